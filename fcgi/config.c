@@ -1,0 +1,237 @@
+/*
+ * config - defaults, INI file (inih), flags. See config.h.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+/* State of one ini_parse() run: the target and the first reason to refuse. */
+struct load_ctx {
+	struct config *c;
+	char reason[256];
+};
+
+void
+config_init(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->workers = 0;
+	c->max_requests = 0;
+	c->request_timeout = 60;
+	c->max_streams = 16;
+	c->quality = 80;
+	c->max_file_size = 200ull << 20;
+	c->max_source_pixels = 100000000ull;	/* 100 MP */
+	c->max_output_pixels = 25000000ull;	/* 25 MP */
+	c->max_frames = 300;
+	c->mount = strdup("");
+}
+
+void
+config_cleanup(struct config *c)
+{
+	free(c->listen);
+	free(c->user);
+	free(c->group);
+	free(c->root);
+	free(c->mount);
+	free(c->cache_control);
+	free(c->path);
+	memset(c, 0, sizeof(*c));
+}
+
+static int
+set_str(char **dst, const char *v, char *why, size_t len)
+{
+	char *s = strdup(v);
+
+	if (s == NULL) {
+		snprintf(why, len, "out of memory");
+		return -1;
+	}
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+static int
+set_ull(unsigned long long *dst, const char *v, unsigned long long lo,
+    unsigned long long hi, const char *key, char *why, size_t len)
+{
+	char *end;
+	unsigned long long x;
+
+	errno = 0;
+	if (*v < '0' || *v > '9')
+		goto bad;
+	x = strtoull(v, &end, 10);
+	if (errno != 0 || *end != '\0' || x < lo || x > hi)
+		goto bad;
+	*dst = x;
+	return 0;
+bad:
+	snprintf(why, len, "%s: expected a whole number from %llu to %llu, got '%.40s'",
+	    key, lo, hi, v);
+	return -1;
+}
+
+static int
+set_uint(unsigned *dst, const char *v, unsigned lo, unsigned hi,
+    const char *key, char *why, size_t len)
+{
+	unsigned long long x;
+
+	if (set_ull(&x, v, lo, hi, key, why, len) < 0)
+		return -1;
+	*dst = (unsigned)x;
+	return 0;
+}
+
+static int
+set_mount(struct config *c, const char *v, char *why, size_t len)
+{
+	size_t n = strlen(v);
+
+	while (n > 0 && v[n - 1] == '/')
+		n--;
+	if (n > 0 && v[0] != '/') {
+		snprintf(why, len, "mount: must start with '/', got '%.40s'", v);
+		return -1;
+	}
+	if (strstr(v, "..") != NULL || strchr(v, '?') != NULL ||
+	    strchr(v, '%') != NULL) {
+		snprintf(why, len, "mount: must be a plain path prefix");
+		return -1;
+	}
+	free(c->mount);
+	if ((c->mount = strndup(v, n)) == NULL) {
+		snprintf(why, len, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+int
+config_set(struct config *c, const char *section, const char *key,
+    const char *v, char *why, size_t len)
+{
+	if (strcmp(section, "server") == 0) {
+		if (strcmp(key, "listen") == 0) {
+			if (strncmp(v, "unix:/", 6) != 0 && strchr(v, ':') == NULL) {
+				snprintf(why, len, "listen: expected unix:/PATH or HOST:PORT, got '%.60s'", v);
+				return -1;
+			}
+			return set_str(&c->listen, v, why, len);
+		}
+		if (strcmp(key, "workers") == 0)
+			return set_uint(&c->workers, v, 1, 256, key, why, len);
+		if (strcmp(key, "max_requests") == 0)
+			return set_uint(&c->max_requests, v, 0, UINT_MAX, key, why, len);
+		if (strcmp(key, "request_timeout") == 0)
+			return set_uint(&c->request_timeout, v, 0, 86400, key, why, len);
+		if (strcmp(key, "max_streams") == 0)
+			return set_uint(&c->max_streams, v, 0, 4096, key, why, len);
+		if (strcmp(key, "user") == 0)
+			return set_str(&c->user, v, why, len);
+		if (strcmp(key, "group") == 0)
+			return set_str(&c->group, v, why, len);
+	} else if (strcmp(section, "media") == 0) {
+		if (strcmp(key, "root") == 0) {
+			if (v[0] != '/') {
+				snprintf(why, len, "root: must be an absolute path, got '%.60s'", v);
+				return -1;
+			}
+			return set_str(&c->root, v, why, len);
+		}
+		if (strcmp(key, "mount") == 0)
+			return set_mount(c, v, why, len);
+		if (strcmp(key, "cache_control") == 0) {
+			if (strpbrk(v, "\r\n") != NULL) {
+				snprintf(why, len, "cache_control: one line only");
+				return -1;
+			}
+			return set_str(&c->cache_control, v, why, len);
+		}
+		if (strcmp(key, "quality") == 0)
+			return set_uint(&c->quality, v, 1, 100, key, why, len);
+		if (strcmp(key, "max_file_size") == 0)
+			return set_ull(&c->max_file_size, v, 1, 1ull << 40, key, why, len);
+		if (strcmp(key, "max_source_pixels") == 0)
+			return set_ull(&c->max_source_pixels, v, 1, 1ull << 34, key, why, len);
+		if (strcmp(key, "max_output_pixels") == 0)
+			return set_ull(&c->max_output_pixels, v, 1, 1ull << 32, key, why, len);
+		if (strcmp(key, "max_frames") == 0)
+			return set_uint(&c->max_frames, v, 1, 100000, key, why, len);
+	} else {
+		snprintf(why, len, "unknown section [%.60s]", section);
+		return -1;
+	}
+	snprintf(why, len, "unknown key '%.60s' in [%s]", key, section);
+	return -1;
+}
+
+static int
+on_entry(void *user, const char *section, const char *key, const char *value)
+{
+	struct load_ctx *ctx = user;
+
+	/* inih: nonzero means the line was accepted. */
+	return config_set(ctx->c, section, key, value, ctx->reason,
+	    sizeof(ctx->reason)) == 0;
+}
+
+int
+config_load(struct config *c, const char *path, char *errbuf, size_t len)
+{
+	struct load_ctx ctx = { .c = c, .reason = "" };
+	int line;
+
+	if (set_str(&c->path, path, errbuf, len) < 0)
+		return -1;
+	line = ini_parse(path, on_entry, &ctx);
+	if (line == -1) {
+		snprintf(errbuf, len, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	if (line == -2) {
+		snprintf(errbuf, len, "%s: out of memory", path);
+		return -1;
+	}
+	if (line > 0) {
+		snprintf(errbuf, len, "%s:%d: %s", path, line,
+		    ctx.reason[0] ? ctx.reason : "syntax error (expected [section] or key = value)");
+		return -1;
+	}
+	return 0;
+}
+
+int
+config_validate(struct config *c, char *errbuf, size_t len)
+{
+	struct stat st;
+	const char *where = c->path ? c->path : "config";
+
+	if (c->root == NULL) {
+		snprintf(errbuf, len, "%s: [media] root is required (or --root DIR)", where);
+		return -1;
+	}
+	if (stat(c->root, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(errbuf, len, "%s: root '%.200s' is not a directory", where, c->root);
+		return -1;
+	}
+	if (c->workers == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		c->workers = n > 0 && n <= 256 ? (unsigned)n : 1;
+	}
+	return 0;
+}

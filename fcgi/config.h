@@ -1,0 +1,58 @@
+/*
+ * config - the daemon's settings: defaults, then the INI file (inih), then
+ * the command-line flags. Parsed in the master before any fork and read-only
+ * afterwards. A bad file is refused with "FILE:LINE: reason".
+ * Ownership: config_load() fills a struct config the caller owns; its
+ * strings are owned by it and freed by config_cleanup().
+ */
+#ifndef MF_CONFIG_H
+#define MF_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct config {
+	/* [server] */
+	char *listen;		/* "unix:/path" or "host:port"; NULL: fd 0 */
+	unsigned workers;	/* 0 until resolved: number of CPUs */
+	unsigned max_requests;	/* per worker; 0 = no limit */
+	unsigned request_timeout;	/* seconds; 0 = none */
+	unsigned max_streams;
+	char *user, *group;
+	/* [media] */
+	char *root;		/* required */
+	char *mount;		/* "" = none; else starts with '/', no trailing '/' */
+	char *cache_control;	/* NULL = no header */
+	unsigned quality;	/* default encoder quality, 1..100 */
+	unsigned long long max_file_size;	/* bytes */
+	unsigned long long max_source_pixels;	/* width x height of the source */
+	unsigned long long max_output_pixels;	/* width x height of the output */
+	unsigned max_frames;	/* frames of an animated source */
+	/* where it came from, for messages */
+	char *path;		/* NULL: no file, defaults and flags only */
+};
+
+/* Fills c with the defaults. */
+void config_init(struct config *c);
+void config_cleanup(struct config *c);	/* c can be zeroed */
+
+/*
+ * Reads the INI file at path into c (over the defaults already there).
+ * On failure writes "PATH:LINE: reason" (or "PATH: reason") into errbuf and
+ * returns -1; c keeps what was read before the error and must be cleaned up.
+ */
+int config_load(struct config *c, const char *path, char *errbuf, size_t len);
+
+/*
+ * Sets one "section.key" from a string, as the file would (used for
+ * command-line flags: config_set(c, "media", "root", dir, ...)).
+ * Returns 0, or -1 with the reason in errbuf.
+ */
+int config_set(struct config *c, const char *section, const char *key,
+    const char *value, char *errbuf, size_t len);
+
+/* Checks what must hold once everything is read (root given, ranges).
+ * Returns 0, or -1 with the reason in errbuf. */
+int config_validate(struct config *c, char *errbuf, size_t len);
+
+#endif

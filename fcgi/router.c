@@ -1,0 +1,82 @@
+/*
+ * router - method, query, path, sniff, media job.
+ */
+#include "router.h"
+
+#include <string.h>
+#include <unistd.h>
+
+#include "img.h"
+#include "params.h"
+#include "path.h"
+#include "sniff.h"
+
+static int
+route_image(const struct config *cfg, int fd, off_t size,
+    enum media_type type, const struct params *p, struct response *r,
+    struct err *e)
+{
+	struct img_job job = {
+		.params = p,
+		.fd = fd,
+		.size = size,
+		.type = type,
+		.limits = {
+			.max_file_size = cfg->max_file_size,
+			.max_source_pixels = cfg->max_source_pixels,
+			.max_output_pixels = cfg->max_output_pixels,
+			.default_quality = cfg->quality,
+		},
+	};
+
+	(void)response_header(r, "Content-Type", "%s",
+	    sniff_mime(img_output_type(&job)));
+	(void)response_header(r, "X-Content-Type-Options", "nosniff");
+	if (cfg->cache_control != NULL)
+		(void)response_header(r, "Cache-Control", "%s", cfg->cache_control);
+	return img_thumb(&job, &r->body, e);
+}
+
+void
+router_handle(const struct config *cfg, int rootfd, const struct request *req,
+    struct response *r, struct err *e)
+{
+	char rel[PATH_MAX_URI + 1];
+	unsigned char head[SNIFF_BYTES];
+	struct params p;
+	struct stat st;
+	const char *query;
+	enum media_type type;
+	ssize_t n;
+	int fd = -1, rc;
+
+	if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
+		(void)response_header(r, "Allow", "GET, HEAD");
+		rc = err_set(e, ERR_METHOD, "method not allowed: use GET or HEAD");
+		goto out;
+	}
+	query = strchr(req->uri, '?');
+	params_init(&p);
+	if ((rc = params_parse(query ? query + 1 : NULL, &p, e)) < 0)
+		goto out;
+	if ((rc = path_from_uri(req->uri, cfg->mount, rel, sizeof(rel), e)) < 0)
+		goto out;
+	if ((rc = fd = path_open(rootfd, rel, &st, e)) < 0)
+		goto out;
+	n = pread(fd, head, sizeof(head), 0);
+	type = n > 0 ? sniff_type(head, (size_t)n) : MT_UNKNOWN;
+	if (type == MT_UNKNOWN) {
+		rc = err_set(e, n == 0 ? ERR_UNDECODABLE : ERR_UNSUPPORTED,
+		    n == 0 ? "empty file" :
+		    "format not allowed: the file is not JPEG, PNG, GIF or WebP");
+		goto out;
+	}
+	rc = route_image(cfg, fd, st.st_size, type, &p, r, e);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc < 0)
+		response_fail(r, e);
+	else if (response_end(r) < 0)
+		r->aborted = true;
+}

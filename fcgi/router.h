@@ -1,0 +1,26 @@
+/*
+ * router - one request to one handler: checks the method, parses the query,
+ * resolves the path, sniffs the file and runs the media job, writing the
+ * answer (or the error) into the response. Knows nothing of the FastCGI
+ * library: the worker hands it the request's CGI parameters and a response.
+ */
+#ifndef MF_ROUTER_H
+#define MF_ROUTER_H
+
+#include "config.h"
+#include "err.h"
+#include "http.h"
+
+struct request {
+	const char *method;	/* REQUEST_METHOD */
+	const char *uri;	/* REQUEST_URI, raw */
+};
+
+/*
+ * Answers req into r. rootfd is the media root directory, opened by the
+ * worker. Fills e with the error if the answer is one (for the log).
+ */
+void router_handle(const struct config *cfg, int rootfd,
+    const struct request *req, struct response *r, struct err *e);
+
+#endif

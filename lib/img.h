@@ -1,0 +1,53 @@
+/*
+ * img - the image pipeline on GraphicsMagick: sniffed source in, one scaled
+ * and encoded image out through a sink. Reads the source from memory mapped
+ * from the fd the caller opened, so GraphicsMagick never sees a filename.
+ * Ownership: the caller owns the job, the fd (not closed here) and the sink.
+ */
+#ifndef MF_IMG_H
+#define MF_IMG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "err.h"
+#include "params.h"
+#include "sink.h"
+#include "sniff.h"
+
+struct img_limits {
+	unsigned long long max_file_size;	/* bytes; 0 = none */
+	unsigned long long max_source_pixels;	/* 0 = none */
+	unsigned long long max_output_pixels;	/* 0 = none */
+	unsigned default_quality;		/* 1..100 */
+};
+
+struct img_job {
+	const struct params *params;
+	int fd;			/* open on the source, positioned anywhere */
+	off_t size;		/* its size from fstat */
+	enum media_type type;	/* from sniff_type() */
+	struct img_limits limits;
+};
+
+/*
+ * Once per process, after fork: starts GraphicsMagick with one thread, no
+ * disk pixel cache, every coder outside the allow-list unregistered and
+ * every file or URL access refused. Returns 0 or -1 (logged to stderr).
+ */
+int img_init(void);
+void img_cleanup(void);
+
+/* The type the job's output will have (the source's unless format=). */
+enum media_type img_output_type(const struct img_job *job);
+
+/*
+ * Decodes, orients, scales, cuts or pads, strips metadata and encodes the
+ * job's source into out. Errors before the first byte is written leave out
+ * untouched (out->written == 0); the caller decides what an error after
+ * that means. Returns 0 or the negative error with e filled.
+ */
+int img_thumb(const struct img_job *job, struct sink *out, struct err *e);
+
+#endif

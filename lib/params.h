@@ -1,0 +1,89 @@
+/*
+ * params - the typed form of a request's query string (the URL API of
+ * DESIGN.md). params_parse() is the only place query text is interpreted:
+ * an unknown name, a repeated name, a bad or out-of-range value fails with
+ * ERR_BAD_PARAM and a message that names the parameter.
+ * Ownership: the caller owns struct params; it holds no pointers.
+ */
+#ifndef MF_PARAMS_H
+#define MF_PARAMS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+enum fit { FIT_INSIDE = 0, FIT_COVER, FIT_CONTAIN, FIT_FILL, FIT_OUTSIDE };
+
+enum gravity {
+	GRAV_CENTER = 0, GRAV_NORTH, GRAV_SOUTH, GRAV_EAST, GRAV_WEST,
+	GRAV_NORTHEAST, GRAV_NORTHWEST, GRAV_SOUTHEAST, GRAV_SOUTHWEST
+};
+
+/* OUT_SOURCE: the source's own format. */
+enum out_format { OUT_SOURCE = 0, OUT_JPEG, OUT_PNG, OUT_WEBP, OUT_GIF };
+
+/* Upper bounds of the parser; the configured limits may be lower. */
+#define PARAMS_MAX_SIDE		16384u	/* size W or H, before dpr */
+#define PARAMS_MAX_CROP		1000000u	/* crop x, y, w, h */
+#define PARAMS_MAX_FRAME	100000
+#define PARAMS_MAX_QUERY	2048	/* bytes of query string */
+
+/* One bit per parameter name, in struct params.given. */
+enum param_bit {
+	P_SIZE = 1u << 0, P_FIT = 1u << 1, P_GRAVITY = 1u << 2,
+	P_CROP = 1u << 3, P_ROTATE = 1u << 4, P_FLIP = 1u << 5,
+	P_FORMAT = 1u << 6, P_Q = 1u << 7, P_BG = 1u << 8,
+	P_BLUR = 1u << 9, P_SHARPEN = 1u << 10, P_DPR = 1u << 11,
+	P_ENLARGE = 1u << 12, P_FRAME = 1u << 13
+};
+
+struct params {
+	unsigned given;		/* P_* bits of the names present */
+	unsigned width, height;	/* size=WxH / Wx / xH; 0 = not given */
+	enum fit fit;		/* default FIT_INSIDE */
+	enum gravity gravity;	/* default GRAV_CENTER */
+	unsigned crop_x, crop_y, crop_w, crop_h;	/* valid if P_CROP */
+	unsigned rotate;	/* 0, 90, 180, 270 */
+	bool flip_h, flip_v;
+	enum out_format format;	/* default OUT_SOURCE */
+	unsigned quality;	/* 1..100; 0 = the encoder's default */
+	uint32_t bg;		/* 0xRRGGBB; default 0xFFFFFF */
+	double blur, sharpen;	/* sigma 0.3..50; 0 = off */
+	double dpr;		/* 1..4; default 1 */
+	bool enlarge;		/* default false */
+	int frame;		/* page/frame index; -1 = not given */
+};
+
+/* Sets every field to its default (nothing given). */
+void params_init(struct params *p);
+
+/*
+ * Parses query (the text after '?', without it; may be NULL or empty) into
+ * p, which params_init() must have prepared. Names and values are
+ * percent-decoded once; "&" separates pairs; an empty pair ("a=1&&b=2") is
+ * skipped. Returns 0, or the negative error with e filled (ERR_BAD_PARAM).
+ */
+int params_parse(const char *query, struct params *p, struct err *e);
+
+/*
+ * The box the output must meet, size multiplied by dpr and rounded
+ * (0 for a side not given).
+ */
+void params_box(const struct params *p, unsigned *w, unsigned *h);
+
+/*
+ * Writes the canonical form of p (given parameters in a fixed order, values
+ * normalised: "size=300x200&fit=cover") into buf, NUL-terminated. The same
+ * request in any parameter order gives the same text (ETag, signatures).
+ * Returns the length, or -1 if buf is too small.
+ */
+int params_canonical(const struct params *p, char *buf, size_t len);
+
+/* Names used in JSON and in canonical text. Never NULL. */
+const char *params_fit_name(enum fit f);
+const char *params_gravity_name(enum gravity g);
+const char *params_format_name(enum out_format f);
+
+#endif

@@ -1,0 +1,221 @@
+/*
+ * path - REQUEST_URI to a file under the media root (see path.h). The text
+ * checks here (decoded once, no "..", no NUL, no backslash) reject the
+ * obvious attacks early with a clear status; openat2(RESOLVE_BENEATH) is
+ * what actually keeps every open inside the root, symlinks included.
+ */
+#include "path.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Percent-decodes uri[0..n) once into out (PATH_MAX_URI + 1 bytes), then
+ * NUL-terminates it. A decoded NUL or backslash is refused here, before
+ * any later step could read it as the end of the text or a separator.
+ */
+static int
+decode(const char *uri, size_t n, char *out, struct err *e)
+{
+	size_t i, o = 0;
+	int c, hi, lo, rc;
+
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)uri[i];
+		if (c == '%') {
+			if (n - i < 3 || (hi = hexval(uri[i + 1])) < 0 ||
+			    (lo = hexval(uri[i + 2])) < 0) {
+				rc = err_set(e, ERR_BAD_PARAM,
+				    "path: bad percent escape");
+				goto out;
+			}
+			c = hi << 4 | lo;
+			i += 2;
+		}
+		if (c == '\0') {
+			rc = err_set(e, ERR_FORBIDDEN, "path: NUL byte");
+			goto out;
+		}
+		if (c == '\\') {
+			rc = err_set(e, ERR_FORBIDDEN, "path: backslash");
+			goto out;
+		}
+		if (o == PATH_MAX_URI) {
+			rc = err_set(e, ERR_FORBIDDEN, "path: too long");
+			goto out;
+		}
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	rc = 0;
+out:
+	return rc;
+}
+
+/*
+ * Rewrites the decoded absolute path in place as its segments joined by
+ * single slashes, without a leading one: empty and "." segments dropped,
+ * ".." refused (openat2 would keep it inside the root, but a client that
+ * sends one is probing, and it could climb out of the mount).
+ */
+static int
+normalize(char *path, struct err *e)
+{
+	char *r = path, *w = path, *seg;
+	size_t n;
+	int rc = 0;
+
+	while (*r != '\0') {
+		while (*r == '/')
+			r++;
+		seg = r;
+		n = strcspn(seg, "/");
+		r = seg + n;
+		if (n == 0 || (n == 1 && seg[0] == '.'))
+			continue;
+		if (n == 2 && seg[0] == '.' && seg[1] == '.') {
+			rc = err_set(e, ERR_FORBIDDEN, "path: '..' segment");
+			goto out;
+		}
+		if (w != path)
+			*w++ = '/';
+		/* w never passes seg: at most as many bytes were written. */
+		memmove(w, seg, n);
+		w += n;
+	}
+	*w = '\0';
+out:
+	return rc;
+}
+
+/*
+ * Removes the mount's segments from the front of the normalised path p;
+ * NULL if p is not beneath the mount (the mount itself is not beneath it).
+ */
+static const char *
+strip_mount(const char *p, const char *mount)
+{
+	size_t n;
+
+	if (mount == NULL)
+		return p;
+	/* The configured "/media" or "/media/" is the segment "media". */
+	while (*mount == '/')
+		mount++;
+	n = strlen(mount);
+	while (n > 0 && mount[n - 1] == '/')
+		n--;
+	if (n == 0)
+		return p;
+	if (strncmp(p, mount, n) != 0 || p[n] != '/')
+		return NULL;
+	return p + n + 1;
+}
+
+int
+path_from_uri(const char *uri, const char *mount, char *rel, size_t len,
+    struct err *e)
+{
+	char path[PATH_MAX_URI + 1];
+	const char *r;
+	size_t n;
+	int rc;
+
+	if (uri == NULL || uri[0] != '/') {
+		rc = err_set(e, ERR_BAD_PARAM, "path: must start with '/'");
+		goto out;
+	}
+	if ((rc = decode(uri, strcspn(uri, "?#"), path, e)) < 0)
+		goto out;
+	if ((rc = normalize(path, e)) < 0)
+		goto out;
+	if ((r = strip_mount(path, mount)) == NULL || *r == '\0') {
+		rc = err_set(e, ERR_NOT_FOUND, "not found");
+		goto out;
+	}
+	n = strlen(r);
+	if (n >= len) {
+		rc = err_set(e, ERR_FORBIDDEN, "path: too long");
+		goto out;
+	}
+	memcpy(rel, r, n + 1);
+	rc = 0;
+out:
+	return rc;
+}
+
+int
+path_open(int rootfd, const char *rel, struct stat *st, struct err *e)
+{
+	/*
+	 * O_NONBLOCK: opening a FIFO must not wait for a writer (it is then
+	 * refused as not regular); reads of regular files ignore the flag.
+	 */
+	struct open_how how = {
+		.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd = -1, rc;
+
+	/* glibc 2.36 has no openat2() wrapper. */
+	do
+		fd = (int)syscall(SYS_openat2, rootfd, rel, &how, sizeof(how));
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0) {
+		switch (errno) {
+		case ENOENT:
+		case ENOTDIR:
+			rc = err_set(e, ERR_NOT_FOUND, "not found");
+			break;
+		case EXDEV:
+		case ELOOP:
+			rc = err_set(e, ERR_FORBIDDEN,
+			    "path: leaves the media root");
+			break;
+		case EACCES:
+		case EPERM:
+			rc = err_set(e, ERR_FORBIDDEN, "permission denied");
+			break;
+		case ENAMETOOLONG:
+			rc = err_set(e, ERR_FORBIDDEN, "path: name too long");
+			break;
+		default:
+			rc = err_set(e, ERR_INTERNAL, "open: %s",
+			    strerror(errno));
+			break;
+		}
+		goto out;
+	}
+	if (fstat(fd, st) < 0) {
+		rc = err_set(e, ERR_INTERNAL, "fstat: %s", strerror(errno));
+		goto out;
+	}
+	/* Directories, FIFOs, sockets and devices are never served. */
+	if (!S_ISREG(st->st_mode)) {
+		rc = err_set(e, ERR_NOT_FOUND, "not found");
+		goto out;
+	}
+	rc = fd;
+	fd = -1;	/* handed to the caller */
+out:
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that building, testing, running and
+# benchmarking mediafcgi need, and only the missing ones. Idempotent and
+# quiet when everything is there (make check/run/bench call it every time).
+#
+# Debian's nginx and lighttpd packages start a system service on port 80 when
+# installed; the tests and `make run` start their own instances on loopback
+# and never use those, so they are stopped and disabled here (where service
+# management exists at all: in a container it often does not).
+set -euo pipefail
+
+PKGS="gcc make pkg-config
+  libgraphicsmagick1-dev libfcgi-dev libinih-dev libcmocka-dev libssl-dev
+  libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
+  nginx lighttpd spawn-fcgi
+  python3-pytest python3-pil graphicsmagick wrk curl ffmpeg"
+
+say() { printf '[deps] %s\n' "$*"; }
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || { say "not root and no sudo: cannot install packages" >&2; exit 1; }
+    SUDO="sudo"
+fi
+
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
+        || missing="$missing $p"
+done
+
+# Stops a system web server the package may have started, so it never holds
+# a port the tests or `make run` want. Every step may fail harmlessly (no
+# systemd, no init script, not running).
+stop_service() {   # name
+    local s="$1"
+    if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$s" 2>/dev/null; then
+        $SUDO systemctl stop "$s" >/dev/null 2>&1 || true
+        $SUDO systemctl disable "$s" >/dev/null 2>&1 || true
+        say "stopped and disabled the system $s service"
+    fi
+    if command -v service >/dev/null 2>&1 && service "$s" status >/dev/null 2>&1; then
+        $SUDO service "$s" stop >/dev/null 2>&1 || true
+        say "stopped the system $s service"
+    fi
+    # Without an init system (containers) keep it from starting at boot anyway.
+    if [ -x "/etc/init.d/$s" ] && command -v update-rc.d >/dev/null 2>&1; then
+        $SUDO update-rc.d "$s" disable >/dev/null 2>&1 || true
+    fi
+}
+
+if [ -n "$missing" ]; then
+    say "installing:$missing"
+    $SUDO apt-get update -qq
+    # policy-rc.d keeps the maintainer scripts from starting services while
+    # installing (exit 101 = action forbidden); only ours is removed after.
+    policy=/usr/sbin/policy-rc.d
+    own_policy=0
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+        $SUDO chmod 755 "$policy"
+        own_policy=1
+    fi
+    # shellcheck disable=SC2086
+    if ! $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+            --no-install-recommends $missing; then
+        [ "$own_policy" = 1 ] && $SUDO rm -f "$policy"
+        say "apt-get install failed" >&2
+        exit 1
+    fi
+    [ "$own_policy" = 1 ] && $SUDO rm -f "$policy"
+    for s in nginx lighttpd; do
+        case " $missing " in *" $s "*) stop_service "$s" ;; esac
+    done
+fi
+
+# A system nginx/lighttpd started earlier (or by hand) may still be running.
+for s in nginx lighttpd; do
+    if [ -f "/run/$s.pid" ] && kill -0 "$(cat "/run/$s.pid" 2>/dev/null)" 2>/dev/null; then
+        stop_service "$s"
+    fi
+done
+exit 0

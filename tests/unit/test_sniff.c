@@ -1,0 +1,178 @@
+/*
+ * test_sniff - magic bytes of the allow-list, and everything else refused.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "sniff.h"
+
+#define TYPE(lit) sniff_type((const unsigned char *)(lit), sizeof(lit) - 1)
+
+static void
+jpeg_magic_is_jpeg(void **state)
+{
+	(void)state;
+	assert_int_equal(TYPE("\xFF\xD8\xFF\xE0\x00\x10JFIF\x00"), MT_JPEG);
+	assert_int_equal(TYPE("\xFF\xD8\xFF\xE1....Exif"), MT_JPEG);
+	assert_int_equal(TYPE("\xFF\xD8\xFF"), MT_JPEG);
+}
+
+static void
+png_magic_is_png(void **state)
+{
+	(void)state;
+	assert_int_equal(TYPE("\x89PNG\r\n\x1A\n\x00\x00\x00\rIHDR"), MT_PNG);
+	assert_int_equal(TYPE("\x89PNG\r\n\x1A\n"), MT_PNG);
+}
+
+static void
+gif_87a_and_89a_are_gif(void **state)
+{
+	(void)state;
+	assert_int_equal(TYPE("GIF87a\x01\x00\x01\x00"), MT_GIF);
+	assert_int_equal(TYPE("GIF89a\x01\x00\x01\x00"), MT_GIF);
+	assert_int_equal(TYPE("GIF89a"), MT_GIF);
+}
+
+static void
+webp_riff_is_webp(void **state)
+{
+	(void)state;
+	assert_int_equal(TYPE("RIFF\x24\x00\x00\x00WEBPVP8 "), MT_WEBP);
+	assert_int_equal(TYPE("RIFF\xFF\xFF\xFF\xFFWEBP"), MT_WEBP);
+}
+
+static void
+other_riff_forms_are_unknown(void **state)
+{
+	(void)state;
+	assert_int_equal(TYPE("RIFF\x24\x00\x00\x00WAVEfmt "), MT_UNKNOWN);
+	assert_int_equal(TYPE("RIFF\x24\x00\x00\x00AVI LIST"), MT_UNKNOWN);
+	/* WEBP at the wrong offset */
+	assert_int_equal(TYPE("RIFFWEBP\x00\x00\x00\x00"), MT_UNKNOWN);
+}
+
+static void
+truncated_magics_are_unknown(void **state)
+{
+	(void)state;
+	assert_int_equal(TYPE("\xFF\xD8"), MT_UNKNOWN);
+	assert_int_equal(TYPE("\x89PNG\r\n\x1A"), MT_UNKNOWN);
+	assert_int_equal(TYPE("GIF89"), MT_UNKNOWN);
+	assert_int_equal(TYPE("RIFF\x24\x00\x00\x00WEB"), MT_UNKNOWN);
+	assert_int_equal(TYPE("RIFF"), MT_UNKNOWN);
+	assert_int_equal(TYPE("\xFF"), MT_UNKNOWN);
+}
+
+static void
+empty_and_null_are_unknown(void **state)
+{
+	(void)state;
+	assert_int_equal(sniff_type((const unsigned char *)"", 0), MT_UNKNOWN);
+	assert_int_equal(sniff_type(NULL, 0), MT_UNKNOWN);
+	assert_int_equal(sniff_type(NULL, 16), MT_UNKNOWN);
+}
+
+static void
+len_is_respected_not_the_buffer(void **state)
+{
+	static const unsigned char jpeg[] = { 0xFF, 0xD8, 0xFF, 0xE0 };
+
+	(void)state;
+	/* The bytes are there, but the caller says only 2 were read. */
+	assert_int_equal(sniff_type(jpeg, 2), MT_UNKNOWN);
+	assert_int_equal(sniff_type(jpeg, 3), MT_JPEG);
+}
+
+static void
+near_misses_are_unknown(void **state)
+{
+	(void)state;
+	assert_int_equal(TYPE("\xFF\xD8\xFE\xE0"), MT_UNKNOWN);
+	assert_int_equal(TYPE("\x89PNG\n\r\x1A\n"), MT_UNKNOWN);
+	assert_int_equal(TYPE("\x88PNG\r\n\x1A\n"), MT_UNKNOWN);
+	assert_int_equal(TYPE("GIF88a\x01\x00"), MT_UNKNOWN);
+	assert_int_equal(TYPE("gif89a\x01\x00"), MT_UNKNOWN);
+	assert_int_equal(TYPE("riff\x24\x00\x00\x00WEBP"), MT_UNKNOWN);
+	assert_int_equal(TYPE("RIFF\x24\x00\x00\x00webp"), MT_UNKNOWN);
+	/* the magic, but not at offset 0 */
+	assert_int_equal(TYPE(" \xFF\xD8\xFF\xE0"), MT_UNKNOWN);
+}
+
+static void
+svg_mvg_ps_and_text_are_unknown(void **state)
+{
+	(void)state;
+	assert_int_equal(TYPE("<?xml version=\"1.0\"?><svg "), MT_UNKNOWN);
+	assert_int_equal(TYPE("<svg xmlns=\"http://www.w3.org/2000/svg\">"),
+	    MT_UNKNOWN);
+	assert_int_equal(TYPE("push graphic-context\nviewbox 0 0 1 1\n"),
+	    MT_UNKNOWN);
+	assert_int_equal(TYPE("viewbox 0 0 640 480 image over 0,0 0,0 "
+	    "'|id'"), MT_UNKNOWN);
+	assert_int_equal(TYPE("%!PS-Adobe-3.0\n"), MT_UNKNOWN);
+	assert_int_equal(TYPE("%PDF-1.7\n"), MT_UNKNOWN);
+	assert_int_equal(TYPE("hello world, plain text\n"), MT_UNKNOWN);
+	assert_int_equal(TYPE("BM\x36\x00\x0c\x00"), MT_UNKNOWN);
+}
+
+static void
+coder_names_match_graphicsmagick(void **state)
+{
+	(void)state;
+	assert_string_equal(sniff_coder(MT_JPEG), "JPEG");
+	assert_string_equal(sniff_coder(MT_PNG), "PNG");
+	assert_string_equal(sniff_coder(MT_GIF), "GIF");
+	assert_string_equal(sniff_coder(MT_WEBP), "WEBP");
+	assert_null(sniff_coder(MT_UNKNOWN));
+	assert_null(sniff_coder(MT_COUNT));
+	assert_null(sniff_coder((enum media_type)-1));
+}
+
+static void
+mime_types(void **state)
+{
+	(void)state;
+	assert_string_equal(sniff_mime(MT_JPEG), "image/jpeg");
+	assert_string_equal(sniff_mime(MT_PNG), "image/png");
+	assert_string_equal(sniff_mime(MT_GIF), "image/gif");
+	assert_string_equal(sniff_mime(MT_WEBP), "image/webp");
+	assert_string_equal(sniff_mime(MT_UNKNOWN),
+	    "application/octet-stream");
+	assert_string_equal(sniff_mime(MT_COUNT), "application/octet-stream");
+}
+
+static void
+sniff_bytes_covers_every_magic(void **state)
+{
+	(void)state;
+	/* The longest magic (WebP's form type) ends at byte 12. */
+	assert_true(SNIFF_BYTES >= 12);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(jpeg_magic_is_jpeg),
+		cmocka_unit_test(png_magic_is_png),
+		cmocka_unit_test(gif_87a_and_89a_are_gif),
+		cmocka_unit_test(webp_riff_is_webp),
+		cmocka_unit_test(other_riff_forms_are_unknown),
+		cmocka_unit_test(truncated_magics_are_unknown),
+		cmocka_unit_test(empty_and_null_are_unknown),
+		cmocka_unit_test(len_is_respected_not_the_buffer),
+		cmocka_unit_test(near_misses_are_unknown),
+		cmocka_unit_test(svg_mvg_ps_and_text_are_unknown),
+		cmocka_unit_test(coder_names_match_graphicsmagick),
+		cmocka_unit_test(mime_types),
+		cmocka_unit_test(sniff_bytes_covers_every_magic),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
