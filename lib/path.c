@@ -73,13 +73,15 @@ out:
  * Rewrites the decoded absolute path in place as its segments joined by
  * single slashes, without a leading one: empty and "." segments dropped,
  * ".." refused (openat2 would keep it inside the root, but a client that
- * sends one is probing, and it could climb out of the mount).
+ * sends one is probing, and it could climb out of the mount). A trailing
+ * slash stays, so "/a.jpg/" names a directory (ENOTDIR), not the file.
  */
 static int
 normalize(char *path, struct err *e)
 {
 	char *r = path, *w = path, *seg;
-	size_t n;
+	size_t n = strlen(path);
+	bool dir = n > 0 && path[n - 1] == '/';
 	int rc = 0;
 
 	while (*r != '\0') {
@@ -100,6 +102,8 @@ normalize(char *path, struct err *e)
 		memmove(w, seg, n);
 		w += n;
 	}
+	if (dir && w != path)
+		*w++ = '/';
 	*w = '\0';
 out:
 	return rc;

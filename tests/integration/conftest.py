@@ -59,10 +59,11 @@ def stack(request, media_root):
 
 @pytest.fixture(scope="module", params=list(webservers.FRONTS))
 def limited_stack(request, media_root):
-    """Like stack, with small limits, for 413."""
+    """Like stack, with small limits (for 413) and a Cache-Control header."""
     _need_binary()
     extra = {"media": {"max_source_pixels": 500000, "max_file_size": 200000,
-                       "max_output_pixels": 250000}}
+                       "max_output_pixels": 250000,
+                       "cache_control": "public, max-age=86400"}}
     with webservers.Stack(front=request.param, media_root=media_root, mount=MOUNT,
                           workers=1, config_extra=extra) as s:
         yield s

@@ -259,3 +259,73 @@ def source(media_root, name):
     return im
 
 
+
+
+# ------------------------------------------------------------------ geometry
+# The fit modes as the URL API states them, written independently of the C
+# code so that the tests check the documented behaviour, not a copy of it.
+
+def expected_size(sw, sh, bw, bh, fit="inside", enlarge=False):
+    """Output size for a sw x sh source and a bw x bh box (0 = side free)."""
+    if not bw and not bh:
+        return sw, sh
+    if not bw or not bh:                       # Wx / xH: aspect kept
+        s = bw / sw if bw else bh / sh
+        if s > 1 and not enlarge:
+            s = 1
+        return round(sw * s), round(sh * s)
+    lo, hi = min(bw / sw, bh / sh), max(bw / sw, bh / sh)
+    if fit == "inside":
+        s = lo if lo <= 1 or enlarge else 1
+        return round(sw * s), round(sh * s)
+    if fit == "outside":
+        s = hi if hi <= 1 or enlarge else 1
+        return round(sw * s), round(sh * s)
+    if fit == "cover":
+        if hi <= 1 or enlarge:
+            return bw, bh
+        # the largest region of the box's aspect inside the source
+        return round(min(sw, sh * bw / bh)), round(min(sh, sw * bh / bw))
+    if fit == "contain":
+        if lo <= 1 or enlarge:
+            return bw, bh
+        # the source padded to the box's aspect
+        return round(max(sw, sh * bw / bh)), round(max(sh, sw * bh / bw))
+    if fit == "fill":
+        if enlarge or (bw <= sw and bh <= sh):
+            return bw, bh
+        k = min(sw / bw, sh / bh)              # the box shrunk to fit the source
+        return round(bw * k), round(bh * k)
+    raise ValueError(fit)
+
+
+def cover_region(sw, sh, bw, bh, gravity="center"):
+    """The part of the source (x0, y0, w, h) that fit=cover keeps."""
+    w, h = min(sw, sh * bw / bh), min(sh, sw * bh / bw)
+    x0 = {"w": 0, "e": sw - w}.get(_gx(gravity), (sw - w) / 2)
+    y0 = {"n": 0, "s": sh - h}.get(_gy(gravity), (sh - h) / 2)
+    return x0, y0, w, h
+
+
+def _gx(g):
+    return "w" if g.endswith("west") else "e" if g.endswith("east") else "c"
+
+
+def _gy(g):
+    return "n" if g.startswith("north") else "s" if g.startswith("south") else "c"
+
+
+def region_quadrant_shares(sw, sh, region):
+    """Fraction of region (in a quadrants() image of sw x sh) in each quadrant."""
+    x0, y0, w, h = region
+    spans_x = {"l": (0, sw / 2), "r": (sw / 2, sw)}
+    spans_y = {"t": (0, sh / 2), "b": (sh / 2, sh)}
+
+    def overlap(a0, a1, b0, b1):
+        return max(0.0, min(a1, b1) - max(a0, b0))
+
+    out = {}
+    for q in QUADS:
+        (ya, yb), (xa, xb) = spans_y[q[0]], spans_x[q[1]]
+        out[q] = overlap(x0, x0 + w, xa, xb) * overlap(y0, y0 + h, ya, yb) / (w * h)
+    return out
