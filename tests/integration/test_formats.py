@@ -5,8 +5,8 @@ import io
 import pytest
 from PIL import Image
 
-from imaging import (BLUE, EXIF_MARK, FORMATS, MOUNT, QUADS, RED, colour_close, decode,
-                     fetch_image, mean_colour)
+from imaging import (BLUE, EXIF_MARK, FORMATS, MOUNT, QUADS, RED, beyond_milestone,
+                     colour_close, decode, fetch_image, mean_colour)
 
 SOURCES = {  # file -> (its format= name, size)
     "landscape.jpg": ("jpeg", (1200, 800)),
@@ -91,6 +91,7 @@ def test_alpha_flattened_into_jpeg_on_bg(stack, bg, colour):
     assert colour_close(mean_colour(im, (130, 130, 190, 148)), want, tol=30), path
 
 
+@beyond_milestone
 def test_animated_gif_stays_animated(stack):
     r = stack.get(MOUNT + "/anim.gif?size=80x80")
     im = decode(r)
@@ -99,6 +100,7 @@ def test_animated_gif_stays_animated(stack):
     assert getattr(im, "n_frames", 1) == 3
 
 
+@beyond_milestone
 @pytest.mark.parametrize("frame,colour", [(0, (230, 30, 30)), (2, (30, 40, 220))])
 def test_gif_frame_picks_one(stack, frame, colour):
     r = stack.get(MOUNT + "/anim.gif?size=80x80&frame=%d" % frame)

@@ -1,0 +1,152 @@
+/*
+ * config: defaults, INI keys, and refusals that name FILE:LINE and why.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "config.h"
+
+/* The config text as a file with no name on disk: /proc/self/fd/N. */
+static int
+load_text(struct config *c, const char *text, char *why, size_t len,
+    char *path, size_t plen)
+{
+	int fd = memfd_create("conf", 0), rc;
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	snprintf(path, plen, "/proc/self/fd/%d", fd);
+	rc = config_load(c, path, why, len);
+	close(fd);
+	return rc;
+}
+
+static void
+test_defaults(void **state)
+{
+	struct config c;
+
+	(void)state;
+	config_init(&c);
+	assert_null(c.listen);
+	assert_string_equal(c.mount, "");
+	assert_int_equal(c.quality, 80);
+	assert_true(c.max_source_pixels > 0);
+	config_cleanup(&c);
+}
+
+static void
+test_full_file_is_read(void **state)
+{
+	struct config c;
+	char why[512], path[64];
+
+	(void)state;
+	config_init(&c);
+	assert_int_equal(load_text(&c,
+	    "; comment\n[server]\nlisten = unix:/run/m.sock\nworkers = 3\n"
+	    "max_requests = 500\nrequest_timeout = 20\n"
+	    "[media]\nroot = /tmp\nmount = /media/\ncache_control = public, max-age=60\n"
+	    "quality = 70\nmax_source_pixels = 1000\n",
+	    why, sizeof(why), path, sizeof(path)), 0);
+	assert_string_equal(c.listen, "unix:/run/m.sock");
+	assert_int_equal(c.workers, 3);
+	assert_int_equal(c.max_requests, 500);
+	assert_int_equal(c.request_timeout, 20);
+	assert_string_equal(c.root, "/tmp");
+	assert_string_equal(c.mount, "/media");	/* trailing slash dropped */
+	assert_string_equal(c.cache_control, "public, max-age=60");
+	assert_int_equal(c.quality, 70);
+	assert_int_equal(c.max_source_pixels, 1000);
+	assert_int_equal(config_validate(&c, why, sizeof(why)), 0);
+	config_cleanup(&c);
+}
+
+static void
+expect_refused(const char *text, int line, const char *reason)
+{
+	struct config c;
+	char why[512], path[64], want[600];
+
+	config_init(&c);
+	assert_int_equal(load_text(&c, text, why, sizeof(why), path,
+	    sizeof(path)), -1);
+	snprintf(want, sizeof(want), "%s:%d: ", path, line);
+	assert_memory_equal(why, want, strlen(want));
+	assert_non_null(strstr(why, reason));
+	config_cleanup(&c);
+}
+
+static void
+test_bad_values_name_file_line_and_reason(void **state)
+{
+	(void)state;
+	expect_refused("[server]\nworkers = many\n", 2, "workers: expected a whole number");
+	expect_refused("[server]\nworkers = 0\n", 2, "workers");
+	expect_refused("[media]\nquality = 101\n", 2, "quality");
+	expect_refused("[media]\n\nroot = relative/dir\n", 3, "absolute");
+	expect_refused("[media]\nmount = media\n", 2, "mount: must start with '/'");
+	expect_refused("[media]\nbogus = 1\n", 2, "unknown key 'bogus' in [media]");
+	expect_refused("[nonsense]\na = 1\n", 2, "unknown section [nonsense]");
+	expect_refused("[server]\nthis line is not ini\n", 2, "syntax error");
+	expect_refused("[server]\nlisten = nowhere\n", 2, "listen: expected");
+	expect_refused("[media]\nmax_file_size = -5\n", 2, "max_file_size");
+}
+
+static void
+test_missing_file_is_refused(void **state)
+{
+	struct config c;
+	char why[512];
+
+	(void)state;
+	config_init(&c);
+	assert_int_equal(config_load(&c, "/nonexistent/m.conf", why,
+	    sizeof(why)), -1);
+	assert_non_null(strstr(why, "/nonexistent/m.conf: cannot open"));
+	config_cleanup(&c);
+}
+
+static void
+test_validate_needs_root_directory(void **state)
+{
+	struct config c;
+	char why[512];
+
+	(void)state;
+	config_init(&c);
+	assert_int_equal(config_validate(&c, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "root is required"));
+	assert_int_equal(config_set(&c, "media", "root", "/etc/hostname", why,
+	    sizeof(why)), 0);
+	assert_int_equal(config_validate(&c, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "not a directory"));
+	assert_int_equal(config_set(&c, "media", "root", "/tmp", why,
+	    sizeof(why)), 0);
+	assert_int_equal(config_validate(&c, why, sizeof(why)), 0);
+	assert_true(c.workers >= 1);	/* resolved to the CPU count */
+	config_cleanup(&c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_full_file_is_read),
+		cmocka_unit_test(test_bad_values_name_file_line_and_reason),
+		cmocka_unit_test(test_missing_file_is_refused),
+		cmocka_unit_test(test_validate_needs_root_directory),
+	};
+
+	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}
