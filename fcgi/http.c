@@ -100,7 +100,8 @@ response_commit(struct response *r, bool with_length)
 
 	n = snprintf(head, sizeof(head), "Status: %d %s\r\n%.*s", r->status,
 	    http_reason(r->status), (int)r->hlen, r->hdr);
-	if (with_length && n > 0 && (size_t)n < sizeof(head))
+	/* A 304 describes the stored answer; it has no body of its own. */
+	if (with_length && r->status != 304 && n > 0 && (size_t)n < sizeof(head))
 		n += snprintf(head + n, sizeof(head) - (size_t)n,
 		    "Content-Length: %llu\r\n", r->body_bytes);
 	if (n < 0 || (size_t)n + 2 >= sizeof(head))

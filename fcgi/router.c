@@ -6,20 +6,44 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "img.h"
 #include "params.h"
 #include "path.h"
 #include "sniff.h"
 
+/*
+ * Validators for the answer: ETag and Last-Modified always, and true when
+ * the client's copy is current (the caller answers 304 without decoding).
+ */
+static bool
+route_validators(const struct request *req, const struct stat *st,
+    const struct params *p, enum media_type out, struct response *r)
+{
+	char variant[1024], etag[CACHE_ETAG_LEN], date[64];
+	int n = params_canonical(p, variant, sizeof(variant) - 16);
+
+	if (n < 0)
+		n = 0;
+	/* The output type too: format=auto will make it depend on Accept. */
+	snprintf(variant + n, sizeof(variant) - (size_t)n, "#%d", (int)out);
+	cache_etag(st, variant, etag, sizeof(etag));
+	cache_http_date(st->st_mtim.tv_sec, date, sizeof(date));
+	(void)response_header(r, "ETag", "%s", etag);
+	(void)response_header(r, "Last-Modified", "%s", date);
+	return cache_not_modified(req->if_none_match, req->if_modified_since,
+	    etag, st->st_mtim.tv_sec);
+}
+
 static int
-route_image(const struct config *cfg, int fd, off_t size,
-    enum media_type type, const struct params *p, struct response *r,
-    struct err *e)
+route_image(const struct config *cfg, const struct request *req, int fd,
+    const struct stat *st, enum media_type type, const struct params *p,
+    struct response *r, struct err *e)
 {
 	struct img_job job = {
 		.params = p,
 		.fd = fd,
-		.size = size,
+		.size = st->st_size,
 		.type = type,
 		.limits = {
 			.max_file_size = cfg->max_file_size,
@@ -29,11 +53,16 @@ route_image(const struct config *cfg, int fd, off_t size,
 		},
 	};
 
-	(void)response_header(r, "Content-Type", "%s",
-	    sniff_mime(img_output_type(&job)));
-	(void)response_header(r, "X-Content-Type-Options", "nosniff");
+	enum media_type out = img_output_type(&job);
+
 	if (cfg->cache_control != NULL)
 		(void)response_header(r, "Cache-Control", "%s", cfg->cache_control);
+	if (route_validators(req, st, p, out, r)) {
+		response_status(r, 304);
+		return 0;
+	}
+	(void)response_header(r, "Content-Type", "%s", sniff_mime(out));
+	(void)response_header(r, "X-Content-Type-Options", "nosniff");
 	return img_thumb(&job, &r->body, e);
 }
 
@@ -71,7 +100,7 @@ router_handle(const struct config *cfg, int rootfd, const struct request *req,
 		    "format not allowed: the file is not JPEG, PNG, GIF or WebP");
 		goto out;
 	}
-	rc = route_image(cfg, fd, st.st_size, type, &p, r, e);
+	rc = route_image(cfg, req, fd, &st, type, &p, r, e);
 out:
 	if (fd >= 0)
 		close(fd);

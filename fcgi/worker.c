@@ -70,6 +70,9 @@ worker_serve(const struct config *cfg, int rootfd, FCGX_Request *fr,
 
 	req.method = FCGX_GetParam("REQUEST_METHOD", fr->envp);
 	req.uri = FCGX_GetParam("REQUEST_URI", fr->envp);
+	req.if_none_match = FCGX_GetParam("HTTP_IF_NONE_MATCH", fr->envp);
+	req.if_modified_since = FCGX_GetParam("HTTP_IF_MODIFIED_SINCE",
+	    fr->envp);
 	if (req.method == NULL)
 		req.method = "GET";
 	if (req.uri == NULL)

@@ -148,6 +148,8 @@ def test_subdirectory_file_is_served(stack):
 def test_method_not_allowed_is_405(stack, method, body):
     r = stack.request(method, MOUNT + "/landscape.jpg?size=100x100", body=body)
     assert_json_error(r, 405)
+    allow = {m.strip() for m in (r.headers.get("Allow") or "").split(",")}
+    assert {"GET", "HEAD"} <= allow, "405 without Allow: GET, HEAD (RFC 9110): %r" % r.headers.items()
     assert_still_works(stack)
 
 

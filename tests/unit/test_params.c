@@ -200,6 +200,18 @@ size_refuses_out_of_range_and_overflow(void **state)
 }
 
 static void
+name_without_value_is_missing_value(void **state)
+{
+	(void)state;
+	/* no parameter is a flag yet */
+	refused("size", "size: missing value");
+	refused("size=", "size: missing value");
+	refused("fit=cover&q", "q: missing value");
+	refused("enlarge", "enlarge: missing value");
+	refused("bg=", "bg: missing value");
+}
+
+static void
 plus_is_not_a_space(void **state)
 {
 	(void)state;
@@ -817,6 +829,11 @@ canonical_normalises_values(void **state)
 	assert_string_equal(buf, "dpr=2");
 	canon_of("enlarge=0", buf, sizeof(buf));
 	assert_string_equal(buf, "enlarge=0");
+	/* a default that was given is named, as given */
+	canon_of("gravity=center&fit=inside", buf, sizeof(buf));
+	assert_string_equal(buf, "fit=inside&gravity=center");
+	canon_of("rotate=0&q=100", buf, sizeof(buf));
+	assert_string_equal(buf, "rotate=0&q=100");
 	canon_of("%73ize=10%7810&fit=%63over", buf, sizeof(buf));
 	assert_string_equal(buf, "size=10x10&fit=cover");
 }
@@ -849,10 +866,29 @@ canonical_refuses_short_buffer(void **state)
 	assert_int_equal(params_canonical(&p, buf, (size_t)n + 1), n);
 	assert_string_equal(buf, "size=300x200&fit=cover");
 	assert_int_equal(params_canonical(&p, buf, (size_t)n), -1);
-	assert_int_equal(params_canonical(&p, buf, 13), -1);	/* before '&' */
-	assert_int_equal(params_canonical(&p, buf, 14), -1);	/* after '&' */
 	assert_int_equal(params_canonical(&p, buf, 1), -1);
 	assert_int_equal(params_canonical(&p, buf, 0), -1);
+}
+
+static void
+canonical_never_writes_past_len(void **state)
+{
+	struct params p;
+	char buf[64];
+	size_t len;
+
+	(void)state;
+	ok("size=300x200&fit=cover&bg=abcdef", &p);
+	/* every length short of the text: 12 ends at "size=300x200" */
+	for (len = 1; len <= strlen("size=300x200&fit=cover&bg=abcdef");
+	    len++) {
+		memset(buf, 'Z', sizeof(buf));
+		assert_int_equal(params_canonical(&p, buf, len), -1);
+		if (buf[len] != 'Z')
+			fail_msg("len %zu: byte %zu written", len, len);
+		if (memchr(buf, '\0', len) == NULL)
+			fail_msg("len %zu: not NUL-terminated", len);
+	}
 }
 
 static void
@@ -893,6 +929,7 @@ main(void)
 		cmocka_unit_test(size_accepts_wxh_wx_and_xh),
 		cmocka_unit_test(size_refuses_bad_forms),
 		cmocka_unit_test(size_refuses_out_of_range_and_overflow),
+		cmocka_unit_test(name_without_value_is_missing_value),
 		cmocka_unit_test(plus_is_not_a_space),
 		cmocka_unit_test(fit_accepts_every_mode),
 		cmocka_unit_test(fit_refuses_others),
@@ -928,6 +965,7 @@ main(void)
 		cmocka_unit_test(canonical_normalises_values),
 		cmocka_unit_test(canonical_value_is_the_value_used),
 		cmocka_unit_test(canonical_refuses_short_buffer),
+		cmocka_unit_test(canonical_never_writes_past_len),
 		cmocka_unit_test(names_are_lowercase_and_never_null),
 	};
 
