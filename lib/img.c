@@ -120,6 +120,7 @@ img_output_type(const struct img_job *job)
 	case OUT_PNG: return MT_PNG;
 	case OUT_WEBP: return MT_WEBP;
 	case OUT_GIF: return MT_GIF;
+	case OUT_VTT: return MT_UNKNOWN;
 	case OUT_SOURCE: break;
 	}
 	return job->type;
@@ -444,6 +445,52 @@ out:
 	return rc;
 }
 
+/*
+ * The stages every output shares, image or video frame: the fit mode's cut
+ * or pad, filters, alpha flattened for formats without it, metadata
+ * stripped, encoded into out. *im is at the plan's scale size.
+ */
+static int
+img_finish(Image **imp, const struct img_job *job, const struct geom_plan *pl,
+    struct sink *out, ExceptionInfo *exp, struct err *e)
+{
+	const struct params *p = job->params;
+	enum media_type t = img_output_type(job);
+	const struct geom_plan plan = *pl;
+	int rc;
+
+	if (plan.finish == GEOM_CROP) {
+		RectangleInfo r = { plan.out_w, plan.out_h, plan.off_x,
+		    plan.off_y };
+
+		if ((rc = img_replace(imp, CropImage(*imp, &r, exp), exp, e,
+		    "cut")) < 0)
+			goto out;
+	} else if (plan.finish == GEOM_PAD) {
+		bool clear = type_has_alpha(t) && !(p->given & P_BG);
+
+		if ((rc = img_compose_on(imp, plan.out_w, plan.out_h,
+		    plan.off_x, plan.off_y, p->bg, clear, exp, e)) < 0)
+			goto out;
+	}
+	if (p->blur > 0 && (rc = img_replace(imp, BlurImage(*imp, 0, p->blur,
+	    exp), exp, e, "blur")) < 0)
+		goto out;
+	if (p->sharpen > 0 && (rc = img_replace(imp, SharpenImage(*imp, 0,
+	    p->sharpen, exp), exp, e, "sharpen")) < 0)
+		goto out;
+	if ((*imp)->matte && !type_has_alpha(t) &&
+	    (rc = img_compose_on(imp, (*imp)->columns, (*imp)->rows, 0, 0, p->bg,
+	    false, exp, e)) < 0)
+		goto out;
+	/* No EXIF, ICC, XMP, IPTC or comment leaves the server. */
+	(void)ProfileImage(*imp, "*", NULL, 0, MagickFalse);
+	(void)SetImageAttribute(*imp, "comment", NULL);
+	rc = img_write(*imp, job, out, e);
+out:
+	return rc;
+}
+
 int
 img_thumb(const struct img_job *job, struct sink *out, struct err *e)
 {
@@ -500,34 +547,7 @@ img_thumb(const struct img_job *job, struct sink *out, struct err *e)
 	    (rc = img_replace(&im, ResizeImage(im, plan.scale_w, plan.scale_h,
 	    RESIZE_FILTER, 1.0, &ex), &ex, e, "resize")) < 0)
 		goto out;
-	if (plan.finish == GEOM_CROP) {
-		RectangleInfo r = { plan.out_w, plan.out_h, plan.off_x,
-		    plan.off_y };
-
-		if ((rc = img_replace(&im, CropImage(im, &r, &ex), &ex, e,
-		    "cut")) < 0)
-			goto out;
-	} else if (plan.finish == GEOM_PAD) {
-		bool clear = type_has_alpha(t) && !(p->given & P_BG);
-
-		if ((rc = img_compose_on(&im, plan.out_w, plan.out_h,
-		    plan.off_x, plan.off_y, p->bg, clear, &ex, e)) < 0)
-			goto out;
-	}
-	if (p->blur > 0 && (rc = img_replace(&im, BlurImage(im, 0, p->blur,
-	    &ex), &ex, e, "blur")) < 0)
-		goto out;
-	if (p->sharpen > 0 && (rc = img_replace(&im, SharpenImage(im, 0,
-	    p->sharpen, &ex), &ex, e, "sharpen")) < 0)
-		goto out;
-	if (im->matte && !type_has_alpha(t) &&
-	    (rc = img_compose_on(&im, im->columns, im->rows, 0, 0, p->bg,
-	    false, &ex, e)) < 0)
-		goto out;
-	/* No EXIF, ICC, XMP, IPTC or comment leaves the server. */
-	(void)ProfileImage(im, "*", NULL, 0, MagickFalse);
-	(void)SetImageAttribute(im, "comment", NULL);
-	rc = img_write(im, job, out, e);
+	rc = img_finish(&im, job, &plan, out, &ex, e);
 out:
 	FREEF(DestroyImage, im);
 	if (map != MAP_FAILED)

@@ -27,6 +27,7 @@ struct param_def {
 	const char *name;
 	unsigned bit;
 	value_fn parse;
+	bool flag;		/* may stand alone: "info", "info=1" */
 };
 
 /* Indexed by the enums of params.h. */
@@ -43,7 +44,7 @@ static const char *const gravity_names[] = {
 };
 static const char *const format_names[] = {
 	[OUT_SOURCE] = "source", [OUT_JPEG] = "jpeg", [OUT_PNG] = "png",
-	[OUT_WEBP] = "webp", [OUT_GIF] = "gif",
+	[OUT_WEBP] = "webp", [OUT_GIF] = "gif", [OUT_VTT] = "vtt",
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -322,7 +323,7 @@ parse_format(const struct param_def *d, const char *v, struct params *p,
 	if (i < 0 && strcmp(v, "jpg") == 0)
 		i = OUT_JPEG;
 	if (i < 0)
-		return bad(e, d->name, "expected jpeg, png, webp or gif");
+		return bad(e, d->name, "expected jpeg, png, webp, gif or vtt");
 	p->format = (enum out_format)i;
 	return 0;
 }
@@ -409,21 +410,123 @@ parse_frame(const struct param_def *d, const char *v, struct params *p,
 	return 0;
 }
 
+/* "12.5", "HH:MM:SS.ms", "MM:SS", "50%", "auto". */
+static int
+parse_t(const struct param_def *d, const char *v, struct params *p,
+    struct err *e)
+{
+	size_t n = strlen(v);
+	char buf[DECIMAL_MAX + 1];
+	double x = 0, part;
+	unsigned fields = 0;
+
+	if (strcmp(v, "auto") == 0) {
+		p->t_kind = T_AUTO;
+		return 0;
+	}
+	if (n > 0 && v[n - 1] == '%') {
+		if (n - 1 > DECIMAL_MAX)
+			goto fail;
+		memcpy(buf, v, n - 1);
+		buf[n - 1] = '\0';
+		if (!whole_decimal(buf, 0, 100, &p->t))
+			return bad(e, d->name, "percent must be 0..100");
+		p->t_kind = T_PERCENT;
+		return 0;
+	}
+	/* Up to three ':'-separated fields; all but the last whole numbers
+	 * below 60 (except the first), the last a decimal. */
+	for (const char *s = v;; fields++) {
+		size_t len = strcspn(s, ":");
+		unsigned u;
+
+		if (len == 0 || len > DECIMAL_MAX || fields >= 3)
+			goto fail;
+		memcpy(buf, s, len);
+		buf[len] = '\0';
+		if (s[len] == ':') {
+			if (!whole_uint(buf, 6, 0, fields ? 59 : 999999, &u))
+				goto fail;
+			part = u;
+		} else if (!whole_decimal(buf, 0, PARAMS_MAX_T, &part) ||
+		    (fields > 0 && part >= 60)) {
+			goto fail;
+		}
+		x = x * 60 + part;
+		if (s[len] != ':')
+			break;
+		s += len + 1;
+	}
+	if (x > PARAMS_MAX_T)
+		goto fail;
+	p->t = x;
+	p->t_kind = T_SECONDS;
+	return 0;
+fail:
+	return bad(e, d->name, "expected seconds (12.5), HH:MM:SS.ms, a "
+	    "percentage (50%%) or auto");
+}
+
+static int
+parse_seek(const struct param_def *d, const char *v, struct params *p,
+    struct err *e)
+{
+	if (strcmp(v, "accurate") == 0)
+		p->seek = SEEK_ACCURATE;
+	else if (strcmp(v, "key") == 0)
+		p->seek = SEEK_KEY;
+	else
+		return bad(e, d->name, "expected accurate or key");
+	return 0;
+}
+
+static int
+parse_sprite(const struct param_def *d, const char *v, struct params *p,
+    struct err *e)
+{
+	const char *s = v;
+	unsigned c, r;
+
+	if (!read_uint(&s, 2, 1, PARAMS_MAX_SPRITE, &c) || *s++ != 'x' ||
+	    !read_uint(&s, 2, 1, PARAMS_MAX_SPRITE, &r) || *s != '\0')
+		return bad(e, d->name, "expected CxR, columns and rows 1..%d",
+		    PARAMS_MAX_SPRITE);
+	if (c * r > PARAMS_MAX_TILES)
+		return bad(e, d->name, "at most %d tiles", PARAMS_MAX_TILES);
+	p->sprite_cols = c;
+	p->sprite_rows = r;
+	return 0;
+}
+
+static int
+parse_info(const struct param_def *d, const char *v, struct params *p,
+    struct err *e)
+{
+	if (*v != '\0' && strcmp(v, "1") != 0)
+		return bad(e, d->name, "is a flag: give it alone or as info=1");
+	p->info = true;
+	return 0;
+}
+
 static const struct param_def defs[] = {
-	{ "size", P_SIZE, parse_size },
-	{ "fit", P_FIT, parse_fit },
-	{ "gravity", P_GRAVITY, parse_gravity },
-	{ "crop", P_CROP, parse_crop },
-	{ "rotate", P_ROTATE, parse_rotate },
-	{ "flip", P_FLIP, parse_flip },
-	{ "format", P_FORMAT, parse_format },
-	{ "q", P_Q, parse_q },
-	{ "bg", P_BG, parse_bg },
-	{ "blur", P_BLUR, parse_blur },
-	{ "sharpen", P_SHARPEN, parse_sharpen },
-	{ "dpr", P_DPR, parse_dpr },
-	{ "enlarge", P_ENLARGE, parse_enlarge },
-	{ "frame", P_FRAME, parse_frame },
+	{ "size", P_SIZE, parse_size, false },
+	{ "fit", P_FIT, parse_fit, false },
+	{ "gravity", P_GRAVITY, parse_gravity, false },
+	{ "crop", P_CROP, parse_crop, false },
+	{ "rotate", P_ROTATE, parse_rotate, false },
+	{ "flip", P_FLIP, parse_flip, false },
+	{ "format", P_FORMAT, parse_format, false },
+	{ "q", P_Q, parse_q, false },
+	{ "bg", P_BG, parse_bg, false },
+	{ "blur", P_BLUR, parse_blur, false },
+	{ "sharpen", P_SHARPEN, parse_sharpen, false },
+	{ "dpr", P_DPR, parse_dpr, false },
+	{ "enlarge", P_ENLARGE, parse_enlarge, false },
+	{ "frame", P_FRAME, parse_frame, false },
+	{ "t", P_T, parse_t, false },
+	{ "seek", P_SEEK, parse_seek, false },
+	{ "sprite", P_SPRITE, parse_sprite, false },
+	{ "info", P_INFO, parse_info, true },
 };
 
 /* One "name[=value]" of n bytes (n > 0) into p. */
@@ -462,7 +565,8 @@ parse_pair(const char *pair, size_t n, struct params *p, struct err *e)
 		    d->name);
 		goto out;
 	}
-	/* Without '=' a name is a flag; no parameter here is one. */
+	/* Without '=' a name is a flag (value ""). */
+	value[0] = '\0';
 	vlen = eq ? pct_decode(eq + 1, n - nlen - 1, value) : 0;
 	if (vlen == DEC_BAD) {
 		rc = bad(e, d->name, "bad percent escape");
@@ -472,7 +576,7 @@ parse_pair(const char *pair, size_t n, struct params *p, struct err *e)
 		rc = bad(e, d->name, "NUL byte in the value");
 		goto out;
 	}
-	if (vlen == 0) {
+	if (vlen == 0 && !d->flag) {
 		rc = bad(e, d->name, "missing value");
 		goto out;
 	}
@@ -524,6 +628,20 @@ params_parse(const char *query, struct params *p, struct err *e)
 	*p = np;
 out:
 	return rc;
+}
+
+int
+params_check_kind(const struct params *p, bool video, struct err *e)
+{
+	unsigned wrong = p->given & (video ? PARAMS_IMAGE_ONLY : PARAMS_VIDEO_ONLY);
+
+	for (size_t i = 0; i < NELEM(defs); i++)
+		if (wrong & defs[i].bit)
+			return bad(e, defs[i].name, "does not apply to %s",
+			    video ? "a video" : "an image");
+	if (p->format == OUT_VTT && !(p->given & P_SPRITE))
+		return bad(e, "format", "vtt needs sprite=CxR on a video");
+	return 0;
 }
 
 void
@@ -615,6 +733,19 @@ params_canonical(const struct params *p, char *buf, size_t len)
 		canon_add(&c, "enlarge=%d", p->enlarge ? 1 : 0);
 	if (p->given & P_FRAME)
 		canon_add(&c, "frame=%d", p->frame);
+	if (p->given & P_T) {
+		if (p->t_kind == T_AUTO)
+			canon_add(&c, "t=auto");
+		else
+			canon_add(&c, "t=%g%s", p->t,
+			    p->t_kind == T_PERCENT ? "%" : "");
+	}
+	if (p->given & P_SEEK)
+		canon_add(&c, "seek=%s", p->seek == SEEK_KEY ? "key" : "accurate");
+	if (p->given & P_SPRITE)
+		canon_add(&c, "sprite=%ux%u", p->sprite_cols, p->sprite_rows);
+	if (p->given & P_INFO)
+		canon_add(&c, "info");
 	if (!c.full)
 		rc = (int)c.pos;
 out:

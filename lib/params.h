@@ -21,14 +21,22 @@ enum gravity {
 	GRAV_NORTHEAST, GRAV_NORTHWEST, GRAV_SOUTHEAST, GRAV_SOUTHWEST
 };
 
-/* OUT_SOURCE: the source's own format. */
-enum out_format { OUT_SOURCE = 0, OUT_JPEG, OUT_PNG, OUT_WEBP, OUT_GIF };
+/* OUT_SOURCE: the source's own format (JPEG for a video still). */
+enum out_format { OUT_SOURCE = 0, OUT_JPEG, OUT_PNG, OUT_WEBP, OUT_GIF,
+	OUT_VTT };
+
+/* t=: auto (skip black/flat opening frames), seconds, or percent. */
+enum t_kind { T_AUTO = 0, T_SECONDS, T_PERCENT };
+enum seek_mode { SEEK_ACCURATE = 0, SEEK_KEY };
 
 /* Upper bounds of the parser; the configured limits may be lower. */
 #define PARAMS_MAX_SIDE		16384u	/* size W or H, before dpr */
 #define PARAMS_MAX_CROP		1000000u	/* crop x, y, w, h */
 #define PARAMS_MAX_FRAME	100000
 #define PARAMS_MAX_QUERY	2048	/* bytes of query string */
+#define PARAMS_MAX_T		(100.0 * 3600)	/* t= in seconds */
+#define PARAMS_MAX_SPRITE	20	/* columns or rows of sprite= */
+#define PARAMS_MAX_TILES	100	/* columns x rows of sprite= */
 
 /* One bit per parameter name, in struct params.given. */
 enum param_bit {
@@ -36,8 +44,14 @@ enum param_bit {
 	P_CROP = 1u << 3, P_ROTATE = 1u << 4, P_FLIP = 1u << 5,
 	P_FORMAT = 1u << 6, P_Q = 1u << 7, P_BG = 1u << 8,
 	P_BLUR = 1u << 9, P_SHARPEN = 1u << 10, P_DPR = 1u << 11,
-	P_ENLARGE = 1u << 12, P_FRAME = 1u << 13
+	P_ENLARGE = 1u << 12, P_FRAME = 1u << 13,
+	P_T = 1u << 14, P_SEEK = 1u << 15, P_SPRITE = 1u << 16,
+	P_INFO = 1u << 17
 };
+
+/* Parameters that mean nothing for a kind of source (400 if given). */
+#define PARAMS_VIDEO_ONLY	(P_T | P_SEEK | P_SPRITE)
+#define PARAMS_IMAGE_ONLY	(P_CROP | P_FRAME)
 
 struct params {
 	unsigned given;		/* P_* bits of the names present */
@@ -54,6 +68,11 @@ struct params {
 	double dpr;		/* 1..4; default 1 */
 	bool enlarge;		/* default false */
 	int frame;		/* page/frame index; -1 = not given */
+	enum t_kind t_kind;	/* default T_AUTO */
+	double t;		/* seconds, or percent 0..100 */
+	enum seek_mode seek;	/* default SEEK_ACCURATE */
+	unsigned sprite_cols, sprite_rows;	/* valid if P_SPRITE */
+	bool info;		/* JSON metadata instead of pixels */
 };
 
 /* Sets every field to its default (nothing given). */
@@ -66,6 +85,13 @@ void params_init(struct params *p);
  * skipped. Returns 0, or the negative error with e filled (ERR_BAD_PARAM).
  */
 int params_parse(const char *query, struct params *p, struct err *e);
+
+/*
+ * Fails with ERR_BAD_PARAM naming the first parameter of p that does not
+ * apply to the kind of source (PARAMS_VIDEO_ONLY for an image, ...), or
+ * a format that the kind cannot produce (vtt without sprite).
+ */
+int params_check_kind(const struct params *p, bool video, struct err *e);
 
 /*
  * The box the output must meet, size multiplied by dpr and rounded

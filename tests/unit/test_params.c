@@ -603,7 +603,7 @@ unknown_name_is_refused_and_named(void **state)
 	refused("Size=10x10", "unknown parameter 'Size'");
 	refused("size=1x1&width=10", "unknown parameter 'width'");
 	refused("=1", "unknown parameter ''");
-	refused("info", "unknown parameter 'info'");
+	refused("thumbnail", "unknown parameter 'thumbnail'");
 }
 
 static void
@@ -919,6 +919,99 @@ names_are_lowercase_and_never_null(void **state)
 	assert_non_null(params_format_name((enum out_format)99));
 }
 
+static void
+t_accepts_seconds_clock_percent_and_auto(void **state)
+{
+	struct params p;
+
+	(void)state;
+	ok("t=12.5", &p);
+	assert_int_equal(p.t_kind, T_SECONDS);
+	assert_true(p.t == 12.5);
+	ok("t=01:02:03.5", &p);
+	assert_true(p.t == 3723.5);
+	ok("t=2:30", &p);
+	assert_true(p.t == 150);
+	ok("t=50%25", &p);
+	assert_int_equal(p.t_kind, T_PERCENT);
+	assert_true(p.t == 50);
+	ok("t=auto", &p);
+	assert_int_equal(p.t_kind, T_AUTO);
+	assert_true(p.given & P_T);
+}
+
+static void
+t_refuses_bad_forms(void **state)
+{
+	(void)state;
+	refused_value("t=-1", "t");
+	refused_value("t=abc", "t");
+	refused_value("t=1:60", "t");
+	refused_value("t=1:2:3:4", "t");
+	refused_value("t=101%25", "t");
+	refused_value("t=:5", "t");
+	refused_value("t=1e3", "t");
+	refused_value("t=999999999", "t");
+}
+
+static void
+seek_sprite_info_parse(void **state)
+{
+	struct params p;
+
+	(void)state;
+	ok("seek=key&sprite=5x4&info", &p);
+	assert_int_equal(p.seek, SEEK_KEY);
+	assert_int_equal(p.sprite_cols, 5);
+	assert_int_equal(p.sprite_rows, 4);
+	assert_true(p.info);
+	ok("info=1", &p);
+	assert_true(p.info);
+	refused_value("info=yes", "info");
+	refused_value("seek=fast", "seek");
+	refused_value("sprite=0x3", "sprite");
+	refused_value("sprite=21x1", "sprite");
+	refused_value("sprite=11x10", "sprite");
+	refused_value("sprite=5", "sprite");
+	ok("format=vtt&sprite=2x2", &p);
+	assert_int_equal(p.format, OUT_VTT);
+}
+
+static void
+kind_check_names_the_misplaced_parameter(void **state)
+{
+	struct params p;
+	struct err e;
+
+	(void)state;
+	ok("t=5&size=10x10", &p);
+	err_init(&e);
+	assert_int_equal(params_check_kind(&p, false, &e), -ERR_BAD_PARAM);
+	assert_non_null(strstr(e.msg, "t: does not apply to an image"));
+	err_init(&e);
+	assert_int_equal(params_check_kind(&p, true, &e), 0);
+	ok("crop=0,0,5,5", &p);
+	err_init(&e);
+	assert_int_equal(params_check_kind(&p, true, &e), -ERR_BAD_PARAM);
+	assert_non_null(strstr(e.msg, "crop"));
+	ok("format=vtt", &p);
+	err_init(&e);
+	assert_int_equal(params_check_kind(&p, true, &e), -ERR_BAD_PARAM);
+	assert_non_null(strstr(e.msg, "format"));
+}
+
+static void
+canonical_of_video_params(void **state)
+{
+	char buf[256];
+
+	(void)state;
+	canon_of("info&sprite=3x2&seek=key&t=00:01:05", buf, sizeof(buf));
+	assert_string_equal(buf, "t=65&seek=key&sprite=3x2&info");
+	canon_of("t=25%25", buf, sizeof(buf));
+	assert_string_equal(buf, "t=25%");
+}
+
 int
 main(void)
 {
@@ -951,6 +1044,11 @@ main(void)
 		cmocka_unit_test(frame_accepts_0_to_max),
 		cmocka_unit_test(every_parameter_at_once),
 		cmocka_unit_test(unknown_name_is_refused_and_named),
+		cmocka_unit_test(t_accepts_seconds_clock_percent_and_auto),
+		cmocka_unit_test(t_refuses_bad_forms),
+		cmocka_unit_test(seek_sprite_info_parse),
+		cmocka_unit_test(kind_check_names_the_misplaced_parameter),
+		cmocka_unit_test(canonical_of_video_params),
 		cmocka_unit_test(unknown_name_echo_is_capped_and_sanitized),
 		cmocka_unit_test(repeated_name_is_refused),
 		cmocka_unit_test(names_and_values_are_decoded_once),
