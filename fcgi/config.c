@@ -33,6 +33,11 @@ config_init(struct config *c)
 	c->max_source_pixels = 100000000ull;	/* 100 MP */
 	c->max_output_pixels = 25000000ull;	/* 25 MP */
 	c->max_frames = 300;
+	c->max_duration = 6 * 3600;
+	c->max_video_side = 8192;
+	c->probe_size = 5000000;
+	c->analyze_duration = 5;
+	c->max_decode_frames = 1200;
 	c->mount = strdup("");
 }
 
@@ -171,6 +176,16 @@ config_set(struct config *c, const char *section, const char *key,
 			return set_ull(&c->max_output_pixels, v, 1, 1ull << 32, key, why, len);
 		if (strcmp(key, "max_frames") == 0)
 			return set_uint(&c->max_frames, v, 1, 100000, key, why, len);
+		if (strcmp(key, "max_duration") == 0)
+			return set_uint(&c->max_duration, v, 1, 1000000, key, why, len);
+		if (strcmp(key, "max_video_side") == 0)
+			return set_uint(&c->max_video_side, v, 16, 65536, key, why, len);
+		if (strcmp(key, "probe_size") == 0)
+			return set_ull(&c->probe_size, v, 32, 1ull << 32, key, why, len);
+		if (strcmp(key, "analyze_duration") == 0)
+			return set_uint(&c->analyze_duration, v, 1, 3600, key, why, len);
+		if (strcmp(key, "max_decode_frames") == 0)
+			return set_uint(&c->max_decode_frames, v, 1, 1000000, key, why, len);
 	} else {
 		snprintf(why, len, "unknown section [%.60s]", section);
 		return -1;

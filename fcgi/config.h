@@ -28,6 +28,12 @@ struct config {
 	unsigned long long max_source_pixels;	/* width x height of the source */
 	unsigned long long max_output_pixels;	/* width x height of the output */
 	unsigned max_frames;	/* frames of an animated source */
+	/* video */
+	unsigned max_duration;	/* seconds */
+	unsigned max_video_side;	/* width or height of a video stream */
+	unsigned long long probe_size;	/* bytes libav may read to probe */
+	unsigned analyze_duration;	/* seconds of stream libav may analyse */
+	unsigned max_decode_frames;	/* frames from a keyframe to a still */
 	/* where it came from, for messages */
 	char *path;		/* NULL: no file, defaults and flags only */
 };

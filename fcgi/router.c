@@ -11,6 +11,7 @@
 #include "params.h"
 #include "path.h"
 #include "sniff.h"
+#include "vid.h"
 
 /*
  * Validators for the answer: ETag and Last-Modified always, and true when
@@ -66,6 +67,63 @@ route_image(const struct config *cfg, const struct request *req, int fd,
 	return img_thumb(&job, &r->body, e);
 }
 
+/* For format=vtt: the sprite the cues point into, the same request
+ * without format=vtt. */
+static void
+sprite_url(const struct request *req, const struct params *p, char *buf,
+    size_t len)
+{
+	struct params sp = *p;
+	size_t n = strcspn(req->uri, "?#");
+	int q;
+
+	sp.given &= ~P_FORMAT;
+	sp.format = OUT_SOURCE;
+	snprintf(buf, len, "%.*s?", (int)(n < len / 2 ? n : len / 2), req->uri);
+	n = strlen(buf);
+	if ((q = params_canonical(&sp, buf + n, len - n)) < 0)
+		buf[n] = '\0';
+}
+
+static int
+route_video(const struct config *cfg, const struct request *req, int fd,
+    const struct stat *st, enum media_type type, const struct params *p,
+    struct response *r, struct err *e)
+{
+	char url[PATH_MAX_URI + PARAMS_MAX_QUERY];
+	struct vid_job job = {
+		.params = p,
+		.fd = fd,
+		.size = st->st_size,
+		.type = type,
+		.limits = {
+			.max_file_size = cfg->max_file_size,
+			.max_duration = cfg->max_duration,
+			.max_width = cfg->max_video_side,
+			.max_height = cfg->max_video_side,
+			.probe_size = (int64_t)cfg->probe_size,
+			.analyze_duration = (int64_t)cfg->analyze_duration * 1000000,
+			.max_decode_frames = cfg->max_decode_frames,
+			.img = {
+				.max_output_pixels = cfg->max_output_pixels,
+				.default_quality = cfg->quality,
+			},
+		},
+		.sprite_url = url,
+	};
+
+	sprite_url(req, p, url, sizeof(url));
+	if (cfg->cache_control != NULL)
+		(void)response_header(r, "Cache-Control", "%s", cfg->cache_control);
+	if (route_validators(req, st, p, MT_COUNT + (int)p->format, r)) {
+		response_status(r, 304);
+		return 0;
+	}
+	(void)response_header(r, "Content-Type", "%s", vid_output_mime(&job));
+	(void)response_header(r, "X-Content-Type-Options", "nosniff");
+	return vid_run(&job, &r->body, e);
+}
+
 void
 router_handle(const struct config *cfg, int rootfd, const struct request *req,
     struct response *r, struct err *e)
@@ -97,10 +155,16 @@ router_handle(const struct config *cfg, int rootfd, const struct request *req,
 	if (type == MT_UNKNOWN) {
 		rc = err_set(e, n == 0 ? ERR_UNDECODABLE : ERR_UNSUPPORTED,
 		    n == 0 ? "empty file" :
-		    "format not allowed: the file is not JPEG, PNG, GIF or WebP");
+		    "format not allowed: the file is not an image (JPEG, PNG, "
+		    "GIF, WebP) or a video (MP4/MOV, WebM/MKV, AVI, MPEG-TS)");
 		goto out;
 	}
-	rc = route_image(cfg, req, fd, &st, type, &p, r, e);
+	if ((rc = params_check_kind(&p, sniff_is_video(type), e)) < 0)
+		goto out;
+	if (sniff_is_video(type))
+		rc = route_video(cfg, req, fd, &st, type, &p, r, e);
+	else
+		rc = route_image(cfg, req, fd, &st, type, &p, r, e);
 out:
 	if (fd >= 0)
 		close(fd);

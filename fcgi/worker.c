@@ -24,6 +24,7 @@
 #include "img.h"
 #include "log.h"
 #include "router.h"
+#include "vid.h"
 
 #define HOLD_BYTES (64 * 1024)
 
@@ -125,6 +126,7 @@ worker_main(const struct config *cfg, int listen_fd)
 		log_error("cannot open root %s: %s", cfg->root, strerror(errno));
 		_exit(2);
 	}
+	vid_init();
 	if ((hold = malloc(HOLD_BYTES)) == NULL || img_init() < 0 ||
 	    FCGX_Init() != 0 || FCGX_InitRequest(&fr, listen_fd, 0) != 0) {
 		log_error("worker start-up failed");

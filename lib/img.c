@@ -555,3 +555,35 @@ out:
 	DestroyExceptionInfo(&ex);
 	return rc;
 }
+
+int
+img_encode_rgb(const struct rgb *f, const struct img_job *job,
+    struct sink *out, struct err *e)
+{
+	struct geom_plan plan = { .scale_w = f->w, .scale_h = f->h,
+	    .out_w = f->w, .out_h = f->h, .finish = GEOM_NONE };
+	ExceptionInfo ex;
+	Image *im = NULL;
+	int rc;
+
+	GetExceptionInfo(&ex);
+	if (sniff_coder(img_output_type(job)) == NULL) {
+		rc = err_set(e, ERR_BAD_PARAM, "format: not an image format");
+		goto out;
+	}
+	/* ConstituteImage() reads rows back to back. */
+	if (f->stride != (size_t)f->w * 3) {
+		rc = err_set(e, ERR_INTERNAL, "frame rows are padded");
+		goto out;
+	}
+	if ((im = ConstituteImage(f->w, f->h, "RGB", CharPixel, f->px,
+	    &ex)) == NULL) {
+		rc = img_fail(&ex, e, "frame");
+		goto out;
+	}
+	rc = img_finish(&im, job, &plan, out, &ex, e);
+out:
+	FREEF(DestroyImage, im);
+	DestroyExceptionInfo(&ex);
+	return rc;
+}

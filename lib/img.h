@@ -13,6 +13,7 @@
 
 #include "err.h"
 #include "params.h"
+#include "rgb.h"
 #include "sink.h"
 #include "sniff.h"
 
@@ -49,5 +50,14 @@ enum media_type img_output_type(const struct img_job *job);
  * that means. Returns 0 or the negative error with e filled.
  */
 int img_thumb(const struct img_job *job, struct sink *out, struct err *e);
+
+/*
+ * Encodes a finished frame (already scaled, turned and cut as the output
+ * must look) as the job's output type with its quality and filters: the
+ * encoder half of img_thumb(), for video stills and sprites. Only
+ * job->params and job->limits are used.
+ */
+int img_encode_rgb(const struct rgb *frame, const struct img_job *job,
+    struct sink *out, struct err *e);
 
 #endif

@@ -16,6 +16,31 @@ has(const unsigned char *buf, size_t len, size_t off, const char *magic,
 	return len >= off + n && memcmp(buf + off, magic, n) == 0;
 }
 
+/*
+ * ISO BMFF: a first box of a known type. "ftyp" brands of still images
+ * (HEIF, AVIF) are not videos; old QuickTime files may start with another
+ * top-level box.
+ */
+static bool
+is_bmff(const unsigned char *buf, size_t len)
+{
+	static const char *const still_brands[] = { "heic", "heix", "heim",
+	    "heis", "mif1", "msf1", "avif", "avis" };
+	static const char *const boxes[] = { "moov", "mdat", "free", "skip",
+	    "wide" };
+
+	if (has(buf, len, 4, "ftyp", 4)) {
+		for (size_t i = 0; i < sizeof(still_brands) / sizeof(*still_brands); i++)
+			if (has(buf, len, 8, still_brands[i], 4))
+				return false;
+		return true;
+	}
+	for (size_t i = 0; i < sizeof(boxes) / sizeof(*boxes); i++)
+		if (has(buf, len, 4, boxes[i], 4))
+			return true;
+	return false;
+}
+
 enum media_type
 sniff_type(const unsigned char *buf, size_t len)
 {
@@ -32,8 +57,35 @@ sniff_type(const unsigned char *buf, size_t len)
 	/* RIFF, a 4-byte little-endian size, then the form type. */
 	else if (has(buf, len, 0, "RIFF", 4) && has(buf, len, 8, "WEBP", 4))
 		t = MT_WEBP;
+	else if (has(buf, len, 0, "RIFF", 4) && has(buf, len, 8, "AVI ", 4))
+		t = MT_AVI;
+	else if (has(buf, len, 0, "\x1A\x45\xDF\xA3", 4))
+		t = MT_MKV;
+	else if (is_bmff(buf, len))
+		t = MT_MP4;
+	else if (len >= 3 * 188 && buf[0] == 0x47 && buf[188] == 0x47 &&
+	    buf[376] == 0x47)
+		t = MT_MPEGTS;
 out:
 	return t;
+}
+
+bool
+sniff_is_video(enum media_type t)
+{
+	return t == MT_MP4 || t == MT_MKV || t == MT_AVI || t == MT_MPEGTS;
+}
+
+const char *
+sniff_demuxer(enum media_type t)
+{
+	switch (t) {
+	case MT_MP4: return "mov";
+	case MT_MKV: return "matroska";
+	case MT_AVI: return "avi";
+	case MT_MPEGTS: return "mpegts";
+	default: return NULL;
+	}
 }
 
 const char *
@@ -54,6 +106,8 @@ sniff_mime(enum media_type t)
 		[MT_UNKNOWN] = "application/octet-stream",
 		[MT_JPEG] = "image/jpeg", [MT_PNG] = "image/png",
 		[MT_GIF] = "image/gif", [MT_WEBP] = "image/webp",
+		[MT_MP4] = "video/mp4", [MT_MKV] = "video/x-matroska",
+		[MT_AVI] = "video/x-msvideo", [MT_MPEGTS] = "video/mp2t",
 	};
 
 	return (unsigned)t < MT_COUNT ? mimes[t] : mimes[MT_UNKNOWN];

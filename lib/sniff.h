@@ -7,18 +7,35 @@
 
 #include <stddef.h>
 
+#include <stdbool.h>
+
 enum media_type {
 	MT_UNKNOWN = 0,
 	MT_JPEG, MT_PNG, MT_GIF, MT_WEBP,
+	/* videos: the demuxer is chosen from these, never probed */
+	MT_MP4,		/* ISO BMFF / QuickTime: MP4, MOV, M4V, 3GP */
+	MT_MKV,		/* EBML: Matroska, WebM */
+	MT_AVI,
+	MT_MPEGTS,
 	MT_COUNT
 };
 
-#define SNIFF_BYTES 16	/* how many leading bytes sniff_type() looks at */
+/*
+ * How many leading bytes sniff_type() wants: MPEG-TS is recognised by its
+ * sync byte repeating every 188 bytes, three times.
+ */
+#define SNIFF_BYTES 512
 
 /* The type of a file starting with buf[0..len), or MT_UNKNOWN. */
 enum media_type sniff_type(const unsigned char *buf, size_t len);
 
-/* The GraphicsMagick coder name ("JPEG") and MIME type of a type. */
+bool sniff_is_video(enum media_type t);
+
+/* The libavformat demuxer of a video type ("mov", ...), else NULL. */
+const char *sniff_demuxer(enum media_type t);
+
+/* The GraphicsMagick coder name ("JPEG") and MIME type of a type;
+ * the coder is NULL for anything GraphicsMagick must not read. */
 const char *sniff_coder(enum media_type t);
 const char *sniff_mime(enum media_type t);
 

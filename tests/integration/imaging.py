@@ -15,7 +15,7 @@ from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps, ImageStat
 MOUNT = "/media"
 
 # DESIGN.md behaviour that the current milestone's URL API leaves out
-# (ETag/304, animated GIF output, frame=): the tests run and are reported
+# (animated GIF output, frame=): the tests run and are reported
 # as XFAIL until the feature lands (then XPASS: drop the marker).
 beyond_milestone = pytest.mark.xfail(
     reason="DESIGN.md feature beyond the current milestone", strict=False)

@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from imaging import MOUNT, assert_json_error, beyond_milestone, decode
+from imaging import MOUNT, assert_json_error, decode
 
 # Headers that legitimately differ between two answers or between GET and
 # HEAD (hop-by-hop, clock, framing). lighttpd adds Accept-Ranges only to an
@@ -37,7 +37,6 @@ def test_head_same_headers_as_get_and_no_body(stack, path):
         assert int(h.headers["Content-Length"]) == len(g.body)
 
 
-@beyond_milestone
 def test_etag_and_304(stack):
     """DESIGN: strong ETag and Last-Modified; 304 on If-None-Match."""
     path = MOUNT + "/landscape.jpg?size=300x200"

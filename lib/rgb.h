@@ -1,0 +1,40 @@
+/*
+ * rgb - packed 8-bit RGB frames and the few whole-frame moves video stills
+ * need after scaling: quarter turns, mirrors, and copying one rectangle
+ * into another (cut, pad, sprite tiles).
+ * Ownership: rgb_alloc() gives the frame its pixels; rgb_free() takes them.
+ */
+#ifndef MF_RGB_H
+#define MF_RGB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct rgb {
+	unsigned char *px;	/* NULL until rgb_alloc() */
+	unsigned w, h;
+	size_t stride;		/* bytes per row, >= 3 * w */
+};
+
+/* 0, or -1 when w x h is 0 or too large to allocate. */
+int rgb_alloc(struct rgb *r, unsigned w, unsigned h);
+void rgb_free(struct rgb *r);		/* r can hold NULL pixels */
+
+/* Fills r with 0xRRGGBB. */
+void rgb_fill(struct rgb *r, uint32_t color);
+
+/*
+ * Copies the w x h rectangle of src at (sx, sy) to (dx, dy) of dst. The
+ * caller keeps both rectangles inside their frames.
+ */
+void rgb_blit(struct rgb *dst, unsigned dx, unsigned dy,
+    const struct rgb *src, unsigned sx, unsigned sy, unsigned w, unsigned h);
+
+/*
+ * Replaces *r by r turned clockwise by deg (0, 90, 180, 270), then
+ * mirrored left-right (flip_h) and top-bottom (flip_v). 0 or -1 (memory).
+ */
+int rgb_orient(struct rgb *r, unsigned deg, bool flip_h, bool flip_v);
+
+#endif
