@@ -62,8 +62,11 @@ route_image(const struct config *cfg, const struct request *req, int fd,
 		response_status(r, 304);
 		return 0;
 	}
-	(void)response_header(r, "Content-Type", "%s", sniff_mime(out));
+	(void)response_header(r, "Content-Type", "%s",
+	    p->info ? "application/json" : sniff_mime(out));
 	(void)response_header(r, "X-Content-Type-Options", "nosniff");
+	if (p->info)
+		return img_info(&job, &r->body, e);
 	return img_thumb(&job, &r->body, e);
 }
 

@@ -52,6 +52,13 @@ enum media_type img_output_type(const struct img_job *job);
 int img_thumb(const struct img_job *job, struct sink *out, struct err *e);
 
 /*
+ * Writes the source's metadata as JSON: format, width and height as shown
+ * (after EXIF orientation), frames, orientation, alpha, colour space, ICC
+ * profile present, file size. Reads headers only.
+ */
+int img_info(const struct img_job *job, struct sink *out, struct err *e);
+
+/*
  * Encodes a finished frame (already scaled, turned and cut as the output
  * must look) as the job's output type with its quality and filters: the
  * encoder half of img_thumb(), for video stills and sprites. Only
