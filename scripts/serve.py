@@ -106,10 +106,14 @@ def main():
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
-    stack = webservers.Stack(front=a.front, launch=a.launch, host=a.host, port=a.port,
-                             media_root=a.media, docroot=a.docroot, mount=a.mount,
-                             workers=a.workers, config_extra=config_extra(a.set),
-                             binary=a.binary, deadline=20)
+    try:
+        stack = webservers.Stack(front=a.front, launch=a.launch, host=a.host, port=a.port,
+                                 media_root=a.media, docroot=a.docroot, mount=a.mount,
+                                 workers=a.workers, config_extra=config_extra(a.set),
+                                 binary=a.binary, deadline=20)
+    except ValueError as e:
+        print("serve.py: %s" % e, file=sys.stderr)
+        return 1
     sampler = RssSampler() if a.rss else None
     rc = 0
     try:

@@ -55,6 +55,7 @@ def stack(request, media_root):
     yield s
     left = s.stop()
     assert not left, "processes left behind after SIGTERM: %s" % left
+    assert not s.sanitizer_reports(), "sanitizer reports:\n" + "\n".join(s.sanitizer_reports())
 
 
 @pytest.fixture(scope="module", params=list(webservers.FRONTS))
@@ -67,3 +68,4 @@ def limited_stack(request, media_root):
     with webservers.Stack(front=request.param, media_root=media_root, mount=MOUNT,
                           workers=1, config_extra=extra) as s:
         yield s
+    assert not s.sanitizer_reports(), "sanitizer reports:\n" + "\n".join(s.sanitizer_reports())

@@ -71,6 +71,7 @@ def test_inherited_socket(media_root, front, launch):
         assert len(s.worker_pids()) >= 2, "expected 2 workers under %s" % s.mediafcgi_pid()
         left = s.stop()
     assert not left, "left behind after SIGTERM: %s" % left
+    assert not s.sanitizer_reports(), "\n".join(s.sanitizer_reports())
 
 
 def test_sigterm_stops_master_and_workers(media_root):

@@ -32,6 +32,7 @@ import this from /usr/bin/python3 without anything else.
 """
 
 import http.client
+import json
 import os
 import shutil
 import signal
@@ -147,7 +148,6 @@ class Response:
         return (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
 
     def json(self):
-        import json
         return json.loads(self.body.decode("utf-8"))
 
     def __repr__(self):
@@ -172,7 +172,8 @@ class Stack:
         mount = "/" + mount.strip("/") if mount and mount.strip("/") else ""
         self.front = front
         self.media_root = os.path.abspath(media_root)
-        self.docroot = os.path.abspath(docroot) if docroot else None
+        self.given_docroot = os.path.abspath(docroot) if docroot else None
+        self.docroot = None
         self.mount = mount                    # "" = mediafcgi answers everything
         self.host = host
         self.fixed_port = port
@@ -185,6 +186,7 @@ class Stack:
         self.deadline = deadline
         self.dir = None
         self.procs = {}                       # name -> Popen
+        self.final_log = ""                   # mediafcgi's log, saved by stop()
 
     # ------------------------------------------------------------ paths
     def path(self, *parts):
@@ -222,6 +224,7 @@ class Stack:
         # directory traversable anyway so a worker user could reach the socket.
         os.chmod(self.dir, 0o755)
         os.mkdir(self.path("tmp"))
+        self.docroot = self.given_docroot
         if self.docroot is None:
             self.docroot = self.path("docroot")
             os.mkdir(self.docroot)
@@ -256,6 +259,11 @@ class Stack:
         for name in (self.front, "mediafcgi"):
             if name in self.procs:
                 leftovers += self._stop_proc(name)
+        if self.dir:
+            # what mediafcgi logged (stderr, or lighttpd's log for bin-path),
+            # kept for checks made after the directory is gone
+            self.final_log = "".join(
+                _tail(self.path(n), 1 << 20) for n in ("mediafcgi.log", "lighttpd-error.log"))
         if self.dir and os.environ.get("MEDIAFCGI_KEEP_TMP") != "1":
             shutil.rmtree(self.dir, ignore_errors=True)
         self.dir = None
@@ -269,6 +277,14 @@ class Stack:
         for name in ("mediafcgi.log", "%s-error.log" % self.front, "%s.out" % self.front):
             out.append("---- %s\n%s" % (name, _tail(self.path(name))))
         return "\n".join(out)
+
+    def sanitizer_reports(self):
+        """ASan/UBSan/LSan reports in mediafcgi's log (after stop()), for
+        `make check SAN=1`: a worker that trips a sanitizer may still have
+        answered, or been respawned unnoticed."""
+        marks = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                 "SUMMARY: UndefinedBehaviorSanitizer")
+        return [line for line in self.final_log.splitlines() if any(m in line for m in marks)]
 
     def mediafcgi_pid(self):
         """PID of the mediafcgi master (for launch=bin-path, lighttpd's child)."""
