@@ -8,7 +8,7 @@
 VERSION  := 0.1.0
 CC       ?= cc
 PYTHON   ?= /usr/bin/python3
-PKGS     := GraphicsMagick fcgi inih libcrypto libavformat libavcodec libswscale libavutil
+PKGS     := GraphicsMagick fcgi inih libcrypto libavformat libavcodec libswscale libavutil lcms2 libwebpmux libwebp
 TEST_PKGS := cmocka
 
 ifeq ($(SAN),1)

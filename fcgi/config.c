@@ -14,6 +14,8 @@
 
 #include <ini.h>
 
+#include "params.h"
+
 /* State of one ini_parse() run: the target and the first reason to refuse. */
 struct load_ctx {
 	struct config *c;
@@ -51,6 +53,11 @@ config_cleanup(struct config *c)
 	free(c->mount);
 	free(c->cache_control);
 	free(c->path);
+	for (unsigned i = 0; i < c->n_presets; i++) {
+		free(c->presets[i].name);
+		free(c->presets[i].query);
+	}
+	free(c->presets);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -125,10 +132,88 @@ set_mount(struct config *c, const char *v, char *why, size_t len)
 	return 0;
 }
 
+const char *
+config_preset(const struct config *c, const char *name)
+{
+	for (unsigned i = 0; i < c->n_presets; i++)
+		if (strcmp(c->presets[i].name, name) == 0)
+			return c->presets[i].query;
+	return NULL;
+}
+
+/*
+ * "[preset NAME]" key = value: one URL parameter of the preset, checked
+ * as the URL parser will read it, so a bad preset is refused at start.
+ */
+static int
+set_preset(struct config *c, const char *name, const char *key,
+    const char *v, char *why, size_t len)
+{
+	struct preset *ps = NULL;
+	struct params p;
+	struct err e;
+	char pair[512], *q;
+
+	if (name[0] == '\0' || strlen(name) >= PARAMS_MAX_PRESET ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(name)) {
+		snprintf(why, len, "preset name '%.40s': use a-z, 0-9, _ and -", name);
+		return -1;
+	}
+	if (strcmp(key, "preset") == 0 || strcmp(key, "info") == 0) {
+		snprintf(why, len, "preset %s: '%s' cannot be part of a preset", name, key);
+		return -1;
+	}
+	snprintf(pair, sizeof(pair), "%s=%s", key, v);
+	params_init(&p);
+	err_init(&e);
+	if (params_parse(pair, &p, &e) < 0) {
+		snprintf(why, len, "preset %s: %s", name, e.msg);
+		return -1;
+	}
+	for (unsigned i = 0; i < c->n_presets; i++)
+		if (strcmp(c->presets[i].name, name) == 0)
+			ps = &c->presets[i];
+	if (ps == NULL) {
+		struct preset *grown = realloc(c->presets,
+		    (c->n_presets + 1) * sizeof(*grown));
+
+		if (grown == NULL)
+			goto oom;
+		c->presets = grown;
+		ps = &c->presets[c->n_presets];
+		ps->name = strdup(name);
+		ps->query = strdup("");
+		if (ps->name == NULL || ps->query == NULL) {
+			free(ps->name);
+			free(ps->query);
+			goto oom;
+		}
+		c->n_presets++;
+	}
+	if (asprintf(&q, "%s%s%s", ps->query, ps->query[0] ? "&" : "", pair) < 0)
+		goto oom;
+	/* A name twice in one preset is refused like in a URL. */
+	params_init(&p);
+	err_init(&e);
+	if (params_parse(q, &p, &e) < 0) {
+		snprintf(why, len, "preset %s: %s", name, e.msg);
+		free(q);
+		return -1;
+	}
+	free(ps->query);
+	ps->query = q;
+	return 0;
+oom:
+	snprintf(why, len, "out of memory");
+	return -1;
+}
+
 int
 config_set(struct config *c, const char *section, const char *key,
     const char *v, char *why, size_t len)
 {
+	if (strncmp(section, "preset ", 7) == 0)
+		return set_preset(c, section + 7, key, v, why, len);
 	if (strcmp(section, "server") == 0) {
 		if (strcmp(key, "listen") == 0) {
 			if (strncmp(v, "unix:/", 6) != 0 && strchr(v, ':') == NULL) {

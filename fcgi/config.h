@@ -34,6 +34,11 @@ struct config {
 	unsigned long long probe_size;	/* bytes libav may read to probe */
 	unsigned analyze_duration;	/* seconds of stream libav may analyse */
 	unsigned max_decode_frames;	/* frames from a keyframe to a still */
+	/* [preset NAME]: name and its parameters as a query string */
+	struct preset {
+		char *name, *query;
+	} *presets;
+	unsigned n_presets;
 	/* where it came from, for messages */
 	char *path;		/* NULL: no file, defaults and flags only */
 };
@@ -56,6 +61,9 @@ int config_load(struct config *c, const char *path, char *errbuf, size_t len);
  */
 int config_set(struct config *c, const char *section, const char *key,
     const char *value, char *errbuf, size_t len);
+
+/* The query of the preset called name, or NULL. */
+const char *config_preset(const struct config *c, const char *name);
 
 /* Checks what must hold once everything is read (root given, ranges).
  * Returns 0, or -1 with the reason in errbuf. */

@@ -203,6 +203,7 @@ response_fail(struct response *r, const struct err *e)
 	char body[600];
 	char allow[64] = "";
 	const char *a;
+	bool vary;
 	size_t n;
 	int status = http_status_of(e->kind);
 
@@ -210,11 +211,12 @@ response_fail(struct response *r, const struct err *e)
 		r->aborted = true;
 		return;
 	}
-	/* Keep Allow (405) across the reset; every other header was for a
-	 * success that did not happen. */
+	/* Keep Allow (405) and Vary across the reset; every other header was
+	 * for a success that did not happen. */
 	if ((a = strstr(r->hdr, "Allow: ")) != NULL)
 		snprintf(allow, sizeof(allow), "%.*s", (int)strcspn(a + 7, "\r"),
 		    a + 7);
+	vary = strstr(r->hdr, "Vary: Accept\r\n") != NULL;
 	r->hlen = 0;
 	r->hdr[0] = '\0';
 	r->held = 0;
@@ -227,6 +229,8 @@ response_fail(struct response *r, const struct err *e)
 	(void)response_header(r, "X-Content-Type-Options", "nosniff");
 	if (allow[0])
 		(void)response_header(r, "Allow", "%s", allow);
+	if (vary)
+		(void)response_header(r, "Vary", "Accept");
 	body[n++] = '\n';
 	if (sink_write(&r->body, body, n) < 0 || response_end(r) < 0)
 		r->aborted = true;

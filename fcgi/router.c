@@ -3,7 +3,9 @@
  */
 #include "router.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cache.h"
@@ -51,6 +53,7 @@ route_image(const struct config *cfg, const struct request *req, int fd,
 			.max_source_pixels = cfg->max_source_pixels,
 			.max_output_pixels = cfg->max_output_pixels,
 			.default_quality = cfg->quality,
+			.max_frames = cfg->max_frames,
 		},
 	};
 
@@ -127,6 +130,70 @@ route_video(const struct config *cfg, const struct request *req, int fd,
 	return vid_run(&job, &r->body, e);
 }
 
+/*
+ * Whether an Accept header admits WebP: "image/webp" or the image
+ * wildcard listed, without q=0.
+ */
+static bool
+accepts_webp(const char *accept)
+{
+	const char *p = accept;
+
+	while (p != NULL && *p) {
+		const char *semi;
+		size_t n, tl;
+
+		p += strspn(p, " \t");
+		n = strcspn(p, ",");
+		semi = memchr(p, ';', n);
+		tl = semi ? (size_t)(semi - p) : n;
+		while (tl > 0 && (p[tl - 1] == ' ' || p[tl - 1] == '\t'))
+			tl--;
+		if ((tl == 10 && strncasecmp(p, "image/webp", 10) == 0) ||
+		    (tl == 7 && strncasecmp(p, "image/*", 7) == 0)) {
+			const char *q = semi ? strstr(semi, "q=") : NULL;
+
+			if (q == NULL || q >= p + n || strtod(q + 2, NULL) > 0)
+				return true;
+		}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return false;
+}
+
+/*
+ * The parameters of the request: a preset's first, the query's over them;
+ * format=auto resolved against Accept (the answer then varies by it).
+ */
+static int
+route_params(const struct config *cfg, const struct request *req,
+    const char *query, struct params *p, struct response *r, struct err *e)
+{
+	const char *pq;
+	int rc;
+
+	params_init(p);
+	if ((rc = params_parse(query, p, e)) < 0)
+		return rc;
+	if (p->given & P_PRESET) {
+		if ((pq = config_preset(cfg, p->preset)) == NULL)
+			return err_set(e, ERR_BAD_PARAM,
+			    "preset: no preset called '%s'", p->preset);
+		params_init(p);
+		if ((rc = params_parse(pq, p, e)) < 0 ||
+		    (rc = params_parse_over(query, p, e)) < 0)
+			return rc;
+	}
+	if (p->format == OUT_AUTO) {
+		p->format = req->accept && accepts_webp(req->accept) ?
+		    OUT_WEBP : OUT_SOURCE;
+		(void)response_header(r, "Vary", "Accept");
+	}
+	return 0;
+}
+
 void
 router_handle(const struct config *cfg, int rootfd, const struct request *req,
     struct response *r, struct err *e)
@@ -146,8 +213,8 @@ router_handle(const struct config *cfg, int rootfd, const struct request *req,
 		goto out;
 	}
 	query = strchr(req->uri, '?');
-	params_init(&p);
-	if ((rc = params_parse(query ? query + 1 : NULL, &p, e)) < 0)
+	if ((rc = route_params(cfg, req, query ? query + 1 : NULL, &p, r,
+	    e)) < 0)
 		goto out;
 	if ((rc = path_from_uri(req->uri, cfg->mount, rel, sizeof(rel), e)) < 0)
 		goto out;

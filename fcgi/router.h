@@ -16,6 +16,7 @@ struct request {
 	const char *uri;	/* REQUEST_URI, raw */
 	const char *if_none_match;	/* HTTP_IF_NONE_MATCH or NULL */
 	const char *if_modified_since;	/* HTTP_IF_MODIFIED_SINCE or NULL */
+	const char *accept;	/* HTTP_ACCEPT or NULL */
 };
 
 /*

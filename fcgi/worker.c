@@ -74,6 +74,7 @@ worker_serve(const struct config *cfg, int rootfd, FCGX_Request *fr,
 	req.if_none_match = FCGX_GetParam("HTTP_IF_NONE_MATCH", fr->envp);
 	req.if_modified_since = FCGX_GetParam("HTTP_IF_MODIFIED_SINCE",
 	    fr->envp);
+	req.accept = FCGX_GetParam("HTTP_ACCEPT", fr->envp);
 	if (req.method == NULL)
 		req.method = "GET";
 	if (req.uri == NULL)

@@ -1,26 +1,26 @@
 /*
- * img - GraphicsMagick pipeline. See img.h for the contract.
+ * img - the GraphicsMagick pipeline. See img.h for the contract.
  *
  * Order of operations, on the image as the viewer sees it: EXIF orientation,
- * crop, rotate, flip, then the fit mode (scale, cut or pad), filters, alpha
- * flattened for formats without it, metadata stripped, encoded into the sink.
- * JPEG sources are decoded at 1/2, 1/4 or 1/8 scale when the output is small
- * enough (libjpeg DCT scaling, asked for through ImageInfo.size).
+ * conversion to sRGB, crop, rotate, flip, then the fit mode (scale, cut or
+ * pad), filters, alpha flattened for formats without it, metadata stripped,
+ * encoded into the sink. Limits and geometry come from the headers (a ping)
+ * before any pixel is decoded; JPEG sources are then decoded at 1/2, 1/4 or
+ * 1/8 scale when the output is small enough (libjpeg DCT scaling, asked for
+ * through ImageInfo.size). An animated GIF read for GIF or WebP output is
+ * coalesced and every frame goes through the same steps.
  */
-#include "img.h"
+#include "img_gm.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <malloc.h>
 #include <sys/mman.h>
 
-#include <magick/api.h>
-
 #include "geom.h"
-#include "json.h"
 
 /*
  * Catmull-Rom: after libjpeg's DCT reduction the remaining factor is small
@@ -30,10 +30,13 @@
  */
 #define RESIZE_FILTER CatromFilter
 
-#define FREEF(f, p) do { if (p) { f(p); (p) = NULL; } } while (0)
-
 /* Coders that may ever run. Everything else is unregistered at start. */
-static const char *const allowed_coders[] = { "JPEG", "PNG", "GIF", "WEBP" };
+static const char *const allowed_coders[] = {
+	"JPEG", "PNG", "GIF", "WEBP", "TIFF", "JXL",
+	/* one libheif coder under three names; it looks itself up by the
+	 * brand it finds */
+	"HEIF", "HEIC", "AVIF",
+};
 
 static bool
 coder_allowed(const char *name)
@@ -104,7 +107,7 @@ img_init(void)
 			(void)UnregisterMagickInfo(names[i]);
 	free(names);
 	DestroyExceptionInfo(&ex);
-	return 0;
+	return img_color_init();
 }
 
 void
@@ -122,22 +125,35 @@ img_output_type(const struct img_job *job)
 	case OUT_WEBP: return MT_WEBP;
 	case OUT_GIF: return MT_GIF;
 	case OUT_VTT: return MT_UNKNOWN;
-	case OUT_SOURCE: break;
+	case OUT_SOURCE:
+	case OUT_AUTO:	/* resolved by the caller; unresolved means source */
+		break;
 	}
-	return job->type;
+	/* Sources that browsers do not all show (TIFF, HEIF, AVIF, JPEG XL)
+	 * are answered as JPEG unless format= says otherwise. */
+	switch (job->type) {
+	case MT_JPEG: case MT_PNG: case MT_GIF: case MT_WEBP:
+		return job->type;
+	default:
+		return MT_JPEG;
+	}
 }
 
-/*
- * The one place a GraphicsMagick exception becomes an err. The severity's
- * last two digits name the class (warnings 3xx, errors 4xx, fatal 7xx).
- */
-static int
+bool
+img_type_has_alpha(enum media_type t)
+{
+	return t == MT_PNG || t == MT_WEBP || t == MT_GIF;
+}
+
+int
 img_fail(const ExceptionInfo *ex, struct err *e, const char *what)
 {
 	const char *reason = ex->reason ? ex->reason : "unknown error";
 	const char *desc = ex->description ? ex->description : "";
 	enum err_kind kind;
 
+	/* The severity's last two digits name the class (warnings 3xx,
+	 * errors 4xx, fatal 7xx). */
 	switch (ex->severity % 100) {
 	case ResourceLimitError % 100:
 		kind = ERR_TOO_LARGE;
@@ -178,8 +194,8 @@ img_warning_fatal(const ExceptionInfo *ex)
 	     strstr(ex->reason, "insufficient image data") != NULL);
 }
 
-static int
-exif_orientation(const Image *im)
+int
+img_exif_orientation(const Image *im)
 {
 	const ImageAttribute *a = GetImageAttribute(im, "EXIF:Orientation");
 	long v;
@@ -190,8 +206,7 @@ exif_orientation(const Image *im)
 	return v >= 1 && v <= 8 ? (int)v : 1;
 }
 
-/* Replaces *im with next (when next is not NULL) and frees the old one. */
-static int
+int
 img_replace(Image **im, Image *next, const ExceptionInfo *ex, struct err *e,
     const char *what)
 {
@@ -211,7 +226,7 @@ pixel_from_rgb(PixelPacket *px, uint32_t rgb, bool transparent)
 	px->opacity = transparent ? TransparentOpacity : OpaqueOpacity;
 }
 
-/* A w x h canvas of one colour, with im composited at (x, y). */
+/* A w x h canvas of one colour, with *im composited at (x, y). */
 static int
 img_compose_on(Image **im, unsigned w, unsigned h, unsigned x, unsigned y,
     uint32_t bg, bool transparent, ExceptionInfo *ex, struct err *e)
@@ -234,32 +249,6 @@ img_compose_on(Image **im, unsigned w, unsigned h, unsigned x, unsigned y,
 	}
 	DestroyImage(*im);
 	*im = canvas;
-	return 0;
-}
-
-static bool
-type_has_alpha(enum media_type t)
-{
-	return t == MT_PNG || t == MT_WEBP || t == MT_GIF;
-}
-
-/* Transforms of the user's rotate and flip, after EXIF orientation. */
-static int
-img_rotate_flip(Image **im, const struct params *p, ExceptionInfo *ex,
-    struct err *e)
-{
-	int rc = 0;
-
-	if (p->rotate != 0 &&
-	    (rc = img_replace(im, RotateImage(*im, p->rotate, ex), ex, e,
-	    "rotate")) < 0)
-		return rc;
-	if (p->flip_h &&
-	    (rc = img_replace(im, FlopImage(*im, ex), ex, e, "flip")) < 0)
-		return rc;
-	if (p->flip_v &&
-	    (rc = img_replace(im, FlipImage(*im, ex), ex, e, "flip")) < 0)
-		return rc;
 	return 0;
 }
 
@@ -293,7 +282,8 @@ img_plan(const struct img_job *job, unsigned w, unsigned h,
 	*eh = h;
 	params_box(p, &bw, &bh);
 	if (geom_plan(w, h, bw, bh, p->fit, p->gravity, p->enlarge, plan) < 0)
-		return err_set(e, ERR_UNDECODABLE, "source has no pixels");
+		return err_set(e, ERR_TOO_LARGE,
+		    "size: the %ux%u source cannot be fitted to that box", w, h);
 	if (job->limits.max_output_pixels &&
 	    (unsigned long long)plan->out_w * plan->out_h >
 	    job->limits.max_output_pixels)
@@ -315,16 +305,12 @@ img_plan(const struct img_job *job, unsigned w, unsigned h,
  * then picks the largest 1/N reduction that stays at or above it.
  */
 static void
-jpeg_hint(const struct img_job *job, unsigned dw, unsigned dh, int orient,
-    const struct geom_plan *plan, unsigned ew, unsigned eh, char *buf,
-    size_t len)
+jpeg_hint(unsigned dw, unsigned dh, int orient, const struct geom_plan *plan,
+    unsigned ew, unsigned eh, char *buf, size_t len)
 {
 	double f = fmax((double)plan->scale_w / ew, (double)plan->scale_h / eh);
-	unsigned hw, hh;
+	unsigned hw = (unsigned)ceil(dw * f), hh = (unsigned)ceil(dh * f);
 
-	(void)job;
-	hw = (unsigned)ceil(dw * f);
-	hh = (unsigned)ceil(dh * f);
 	if (orient >= 5) {
 		unsigned t = hw;
 		hw = hh;
@@ -333,48 +319,98 @@ jpeg_hint(const struct img_job *job, unsigned dw, unsigned dh, int orient,
 	snprintf(buf, len, "%ux%u", hw ? hw : 1, hh ? hh : 1);
 }
 
+/* What img_read() learnt, for the steps after it. */
+struct img_src {
+	unsigned dw, dh;	/* size as shown, before crop/rotate */
+	struct geom_plan plan;
+};
+
+static bool
+type_has_frames(enum media_type t)
+{
+	return t == MT_GIF || t == MT_TIFF || t == MT_WEBP;
+}
+
+/*
+ * Reads the source into *out: one image, or every frame (coalesced) when
+ * an animation is to be kept, or the one frame= names.
+ */
 static int
 img_read(const struct img_job *job, const void *data, Image **out,
-    struct geom_plan *plan, ExceptionInfo *ex, struct err *e)
+    struct img_src *src, ExceptionInfo *ex, struct err *e)
 {
 	const struct params *p = job->params;
-	ImageInfo *ii = NULL;
-	Image *im = NULL;
-	unsigned dw, dh, ew = 1, eh = 1;
+	enum media_type t = img_output_type(job);
+	bool all = type_has_frames(job->type) &&
+	    (p->frame >= 0 || (job->type == MT_GIF &&
+	    (t == MT_GIF || t == MT_WEBP)));
+	ImageInfo *ii = CloneImageInfo(NULL);
+	Image *im = NULL, *pick;
+	unsigned long frames, w, h;
+	unsigned ew = 1, eh = 1;
 	int orient, rc;
 	char hint[64];
 
-	ii = CloneImageInfo(NULL);
 	/* The coder is the sniffed one: an explicit magick, no filename. */
 	snprintf(ii->magick, sizeof(ii->magick), "%s", sniff_coder(job->type));
 	ii->filename[0] = '\0';
-	ii->subimage = p->frame >= 0 ? (unsigned long)p->frame : 0;
-	ii->subrange = 1;
+	ii->subimage = 0;
+	ii->subrange = all ? 0 : 1;
 
 	/* Header first: limits and geometry before any pixel is decoded. */
 	if ((im = PingBlob(ii, data, (size_t)job->size, ex)) == NULL) {
 		rc = img_fail(ex, e, "not a decodable image");
 		goto out;
 	}
+	frames = GetImageListLength(im);
+	/* An animation's frames are drawn on its logical screen. */
+	w = job->type == MT_GIF && im->page.width > im->columns ?
+	    im->page.width : im->columns;
+	h = job->type == MT_GIF && im->page.height > im->rows ?
+	    im->page.height : im->rows;
+	if (all && job->limits.max_frames && frames > job->limits.max_frames) {
+		rc = err_set(e, ERR_TOO_LARGE,
+		    "frames: %lu frames are over the limit of %u", frames,
+		    job->limits.max_frames);
+		goto out;
+	}
 	if (job->limits.max_source_pixels &&
-	    (unsigned long long)im->columns * im->rows >
+	    (unsigned long long)w * h * (p->frame >= 0 ? 1 : frames) >
 	    job->limits.max_source_pixels) {
 		rc = err_set(e, ERR_TOO_LARGE,
-		    "source %lux%lu is over the limit of %llu pixels",
-		    im->columns, im->rows, job->limits.max_source_pixels);
+		    "source %lux%lu%s is over the limit of %llu pixels", w, h,
+		    frames > 1 && p->frame < 0 ? " (all frames)" : "",
+		    job->limits.max_source_pixels);
 		goto out;
 	}
-	orient = exif_orientation(im);
-	dw = orient >= 5 ? im->rows : im->columns;
-	dh = orient >= 5 ? im->columns : im->rows;
-	FREEF(DestroyImage, im);
-	if ((rc = img_plan(job, dw, dh, plan, &ew, &eh, e)) < 0)
+	if (p->frame >= 0 && (unsigned long)p->frame >= frames) {
+		rc = err_set(e, ERR_BAD_PARAM,
+		    "frame: %d, but the source has %lu frame%s", p->frame,
+		    frames, frames == 1 ? "" : "s");
 		goto out;
-
+	}
+	if (p->frame >= 0 && job->type == MT_GIF) {
+		/* The frame as shown: drawn over the ones before it. */
+		w = im->page.width > im->columns ? im->page.width : im->columns;
+		h = im->page.height > im->rows ? im->page.height : im->rows;
+	} else if (p->frame >= 0) {
+		pick = GetImageFromList(im, p->frame);
+		w = pick->columns;
+		h = pick->rows;
+	}
+	orient = img_exif_orientation(im);
+	src->dw = orient >= 5 ? (unsigned)h : (unsigned)w;
+	src->dh = orient >= 5 ? (unsigned)w : (unsigned)h;
+	DestroyImageList(im);
+	im = NULL;
+	if ((rc = img_plan(job, src->dw, src->dh, &src->plan, &ew, &eh, e)) < 0)
+		goto out;
 	if (job->type == MT_JPEG) {
-		jpeg_hint(job, dw, dh, orient, plan, ew, eh, hint, sizeof(hint));
+		jpeg_hint(src->dw, src->dh, orient, &src->plan, ew, eh, hint,
+		    sizeof(hint));
 		(void)CloneString(&ii->size, hint);
 	}
+
 	GetExceptionInfo(ex);
 	im = BlobToImage(ii, data, (size_t)job->size, ex);
 	if (im == NULL || img_warning_fatal(ex)) {
@@ -383,16 +419,36 @@ img_read(const struct img_job *job, const void *data, Image **out,
 			e->kind = ERR_UNDECODABLE;
 		goto out;
 	}
+	if (all && job->type == MT_GIF) {
+		Image *c = CoalesceImages(im, ex);
+
+		if (c == NULL) {
+			rc = img_fail(ex, e, "image does not decode");
+			goto out;
+		}
+		DestroyImageList(im);
+		im = c;
+	}
+	if (p->frame >= 0) {
+		if ((pick = GetImageFromList(im, p->frame)) == NULL ||
+		    (pick = CloneImage(pick, 0, 0, MagickTrue, ex)) == NULL) {
+			rc = img_fail(ex, e, "frame");
+			goto out;
+		}
+		DestroyImageList(im);
+		im = pick;
+	}
 	*out = im;
 	im = NULL;
 	rc = 0;
 out:
-	FREEF(DestroyImage, im);
+	if (im != NULL)
+		DestroyImageList(im);
 	FREEF(DestroyImageInfo, ii);
 	return rc;
 }
 
-/* Crops the user's crop rectangle, scaled to the decoded size. */
+/* Cuts the user's crop rectangle, scaled to the decoded size. */
 static int
 img_crop_user(Image **im, const struct params *p, unsigned dw, unsigned dh,
     ExceptionInfo *ex, struct err *e)
@@ -409,99 +465,114 @@ img_crop_user(Image **im, const struct params *p, unsigned dw, unsigned dh,
 	return img_replace(im, CropImage(*im, &r, ex), ex, e, "crop");
 }
 
+/* The user's rotate and flip, after EXIF orientation and crop. */
 static int
-img_write(Image *im, const struct img_job *job, struct sink *out,
+img_rotate_flip(Image **im, const struct params *p, ExceptionInfo *ex,
     struct err *e)
 {
-	const struct params *p = job->params;
-	enum media_type t = img_output_type(job);
-	const char *coder = sniff_coder(t);
-	ImageInfo *ii = CloneImageInfo(NULL);
-	FILE *fp = NULL;
 	int rc = 0;
 
-	snprintf(ii->magick, sizeof(ii->magick), "%s", coder);
-	snprintf(ii->filename, sizeof(ii->filename), "%s:", coder);
-	snprintf(im->magick, sizeof(im->magick), "%s", coder);
-	snprintf(im->filename, sizeof(im->filename), "%s:", coder);
-	if (t == MT_JPEG || t == MT_WEBP)
-		ii->quality = p->quality ? p->quality :
-		    job->limits.default_quality;
-	if ((fp = sink_fopen(out)) == NULL) {
-		rc = err_set(e, ERR_INTERNAL, "out of memory");
-		goto out;
-	}
-	ii->file = fp;
-	if (WriteImage(ii, im) == MagickFail) {
-		rc = img_fail(&im->exception, e, "encode");
-		if (e->kind != ERR_INTERNAL)
-			e->kind = ERR_INTERNAL;
-	}
-	/* Flushes stdio's last buffer into the sink. */
-	if (fclose(fp) != 0 && rc == 0)
-		rc = err_set(e, ERR_INTERNAL, "client went away");
-	fp = NULL;
-out:
-	FREEF(DestroyImageInfo, ii);
-	return rc;
+	if (p->rotate != 0 &&
+	    (rc = img_replace(im, RotateImage(*im, p->rotate, ex), ex, e,
+	    "rotate")) < 0)
+		return rc;
+	if (p->flip_h &&
+	    (rc = img_replace(im, FlopImage(*im, ex), ex, e, "flip")) < 0)
+		return rc;
+	if (p->flip_v &&
+	    (rc = img_replace(im, FlipImage(*im, ex), ex, e, "flip")) < 0)
+		return rc;
+	return 0;
 }
 
 /*
- * The stages every output shares, image or video frame: the fit mode's cut
- * or pad, filters, alpha flattened for formats without it, metadata
- * stripped, encoded into out. *im is at the plan's scale size.
+ * The steps every output shares after scaling, image or video frame: the
+ * fit mode's cut or pad, filters, alpha flattened for formats without it,
+ * metadata stripped. *im is at the plan's scale size.
  */
 static int
-img_finish(Image **imp, const struct img_job *job, const struct geom_plan *pl,
-    struct sink *out, ExceptionInfo *exp, struct err *e)
+img_finish(Image **im, const struct img_job *job, const struct geom_plan *plan,
+    ExceptionInfo *ex, struct err *e)
 {
 	const struct params *p = job->params;
 	enum media_type t = img_output_type(job);
-	const struct geom_plan plan = *pl;
+	int rc = 0;
+
+	if (plan->finish == GEOM_CROP) {
+		RectangleInfo r = { plan->out_w, plan->out_h, plan->off_x,
+		    plan->off_y };
+
+		if (p->gravity == GRAV_SMART) {
+			unsigned x, y;
+
+			img_smart_offset(*im, plan->out_w, plan->out_h, &x, &y);
+			r.x = x;
+			r.y = y;
+		}
+		if ((rc = img_replace(im, CropImage(*im, &r, ex), ex, e,
+		    "cut")) < 0)
+			return rc;
+		(*im)->page.x = (*im)->page.y = 0;
+	} else if (plan->finish == GEOM_PAD) {
+		bool clear = img_type_has_alpha(t) && !(p->given & P_BG);
+
+		if ((rc = img_compose_on(im, plan->out_w, plan->out_h,
+		    plan->off_x, plan->off_y, p->bg, clear, ex, e)) < 0)
+			return rc;
+	}
+	if (p->blur > 0 && (rc = img_replace(im, BlurImage(*im, 0, p->blur,
+	    ex), ex, e, "blur")) < 0)
+		return rc;
+	if (p->sharpen > 0 && (rc = img_replace(im, SharpenImage(*im, 0,
+	    p->sharpen, ex), ex, e, "sharpen")) < 0)
+		return rc;
+	if ((*im)->matte && !img_type_has_alpha(t) &&
+	    (rc = img_compose_on(im, (*im)->columns, (*im)->rows, 0, 0, p->bg,
+	    false, ex, e)) < 0)
+		return rc;
+	/* No EXIF, ICC, XMP, IPTC or comment leaves the server. */
+	(void)ProfileImage(*im, "*", NULL, 0, MagickFalse);
+	(void)SetImageAttribute(*im, "comment", NULL);
+	return 0;
+}
+
+/* One frame from decoded to finished. */
+static int
+img_transform(Image **im, const struct img_job *job, const struct img_src *src,
+    ExceptionInfo *ex, struct err *e)
+{
+	const struct params *p = job->params;
+	const struct geom_plan *plan = &src->plan;
 	int rc;
 
-	if (plan.finish == GEOM_CROP) {
-		RectangleInfo r = { plan.out_w, plan.out_h, plan.off_x,
-		    plan.off_y };
-
-		if ((rc = img_replace(imp, CropImage(*imp, &r, exp), exp, e,
-		    "cut")) < 0)
-			goto out;
-	} else if (plan.finish == GEOM_PAD) {
-		bool clear = type_has_alpha(t) && !(p->given & P_BG);
-
-		if ((rc = img_compose_on(imp, plan.out_w, plan.out_h,
-		    plan.off_x, plan.off_y, p->bg, clear, exp, e)) < 0)
-			goto out;
+	/* Upright first: everything after works in the viewer's frame. */
+	if ((*im)->orientation > TopLeftOrientation) {
+		if ((rc = img_replace(im, AutoOrientImage(*im,
+		    (*im)->orientation, ex), ex, e, "orient")) < 0)
+			return rc;
+		(*im)->orientation = TopLeftOrientation;
 	}
-	if (p->blur > 0 && (rc = img_replace(imp, BlurImage(*imp, 0, p->blur,
-	    exp), exp, e, "blur")) < 0)
-		goto out;
-	if (p->sharpen > 0 && (rc = img_replace(imp, SharpenImage(*imp, 0,
-	    p->sharpen, exp), exp, e, "sharpen")) < 0)
-		goto out;
-	if ((*imp)->matte && !type_has_alpha(t) &&
-	    (rc = img_compose_on(imp, (*imp)->columns, (*imp)->rows, 0, 0, p->bg,
-	    false, exp, e)) < 0)
-		goto out;
-	/* No EXIF, ICC, XMP, IPTC or comment leaves the server. */
-	(void)ProfileImage(*imp, "*", NULL, 0, MagickFalse);
-	(void)SetImageAttribute(*imp, "comment", NULL);
-	rc = img_write(*imp, job, out, e);
-out:
-	return rc;
+	if ((rc = img_to_srgb(im, ex, e)) < 0)
+		return rc;
+	if ((p->given & P_CROP) &&
+	    (rc = img_crop_user(im, p, src->dw, src->dh, ex, e)) < 0)
+		return rc;
+	if ((rc = img_rotate_flip(im, p, ex, e)) < 0)
+		return rc;
+	if (((*im)->columns != plan->scale_w || (*im)->rows != plan->scale_h) &&
+	    (rc = img_replace(im, ResizeImage(*im, plan->scale_w,
+	    plan->scale_h, RESIZE_FILTER, 1.0, ex), ex, e, "resize")) < 0)
+		return rc;
+	return img_finish(im, job, plan, ex, e);
 }
 
 int
 img_thumb(const struct img_job *job, struct sink *out, struct err *e)
 {
-	const struct params *p = job->params;
-	enum media_type t = img_output_type(job);
-	struct geom_plan plan;
+	struct img_src src;
 	ExceptionInfo ex;
-	Image *im = NULL;
+	Image *list = NULL, *done = NULL;
 	void *map = MAP_FAILED;
-	unsigned dw, dh;
 	int rc;
 
 	GetExceptionInfo(&ex);
@@ -516,7 +587,8 @@ img_thumb(const struct img_job *job, struct sink *out, struct err *e)
 		rc = err_set(e, ERR_UNDECODABLE, "empty file");
 		goto out;
 	}
-	if (sniff_coder(job->type) == NULL || sniff_coder(t) == NULL) {
+	if (sniff_coder(job->type) == NULL ||
+	    sniff_coder(img_output_type(job)) == NULL) {
 		rc = err_set(e, ERR_UNSUPPORTED, "format not allowed");
 		goto out;
 	}
@@ -527,30 +599,27 @@ img_thumb(const struct img_job *job, struct sink *out, struct err *e)
 		rc = err_set(e, ERR_INTERNAL, "mmap: %s", strerror(errno));
 		goto out;
 	}
-	if ((rc = img_read(job, map, &im, &plan, &ex, e)) < 0)
+	if ((rc = img_read(job, map, &list, &src, &ex, e)) < 0)
 		goto out;
+	/* Each frame is taken off the list, finished, and appended. */
+	while (list != NULL) {
+		Image *im = RemoveFirstImageFromList(&list);
 
-	/* Upright first: everything after works in the viewer's frame. */
-	if (exif_orientation(im) != 1 || im->orientation > TopLeftOrientation) {
-		if ((rc = img_replace(&im, AutoOrientImage(im, im->orientation,
-		    &ex), &ex, e, "orient")) < 0)
+		if ((rc = img_transform(&im, job, &src, &ex, e)) < 0) {
+			if (im != NULL)
+				DestroyImage(im);
 			goto out;
-		im->orientation = TopLeftOrientation;
+		}
+		AppendImageToList(&done, im);
 	}
-	dw = im->columns;
-	dh = im->rows;
-	if ((p->given & P_CROP) &&
-	    (rc = img_crop_user(&im, p, dw, dh, &ex, e)) < 0)
-		goto out;
-	if ((rc = img_rotate_flip(&im, p, &ex, e)) < 0)
-		goto out;
-	if ((im->columns != plan.scale_w || im->rows != plan.scale_h) &&
-	    (rc = img_replace(&im, ResizeImage(im, plan.scale_w, plan.scale_h,
-	    RESIZE_FILTER, 1.0, &ex), &ex, e, "resize")) < 0)
-		goto out;
-	rc = img_finish(&im, job, &plan, out, &ex, e);
+	/* AppendImageToList() leaves done at the last frame. */
+	done = GetFirstImageInList(done);
+	rc = img_encode(done, job, out, e);
 out:
-	FREEF(DestroyImage, im);
+	if (list != NULL)
+		DestroyImageList(list);
+	if (done != NULL)
+		DestroyImageList(done);
 	if (map != MAP_FAILED)
 		munmap(map, (size_t)job->size);
 	DestroyExceptionInfo(&ex);
@@ -568,10 +637,6 @@ img_encode_rgb(const struct rgb *f, const struct img_job *job,
 	int rc;
 
 	GetExceptionInfo(&ex);
-	if (sniff_coder(img_output_type(job)) == NULL) {
-		rc = err_set(e, ERR_BAD_PARAM, "format: not an image format");
-		goto out;
-	}
 	/* ConstituteImage() reads rows back to back. */
 	if (f->stride != (size_t)f->w * 3) {
 		rc = err_set(e, ERR_INTERNAL, "frame rows are padded");
@@ -582,89 +647,11 @@ img_encode_rgb(const struct rgb *f, const struct img_job *job,
 		rc = img_fail(&ex, e, "frame");
 		goto out;
 	}
-	rc = img_finish(&im, job, &plan, out, &ex, e);
+	if ((rc = img_finish(&im, job, &plan, &ex, e)) < 0)
+		goto out;
+	rc = img_encode(im, job, out, e);
 out:
 	FREEF(DestroyImage, im);
 	DestroyExceptionInfo(&ex);
-	return rc;
-}
-
-static const char *
-colorspace_name(const Image *im)
-{
-	/* A ping fills colorspace for CMYK; libjpeg's own name is the only
-	 * word on a grey JPEG before its pixels are read. */
-	const ImageAttribute *a = GetImageAttribute(im, "JPEG-Colorspace-Name");
-
-	if (IsCMYKColorspace(im->colorspace))
-		return "cmyk";
-	if (IsGrayColorspace(im->colorspace) ||
-	    (a != NULL && a->value != NULL && strcmp(a->value, "GRAYSCALE") == 0))
-		return "gray";
-	return "rgb";
-}
-
-int
-img_info(const struct img_job *job, struct sink *out, struct err *e)
-{
-	ExceptionInfo ex;
-	ImageInfo *ii = NULL;
-	Image *im = NULL;
-	void *map = MAP_FAILED;
-	struct membuf m;
-	size_t icc = 0;
-	int orient, rc;
-
-	membuf_init(&m);
-	GetExceptionInfo(&ex);
-	if (job->size <= 0 || sniff_coder(job->type) == NULL) {
-		rc = err_set(e, job->size <= 0 ? ERR_UNDECODABLE : ERR_UNSUPPORTED,
-		    job->size <= 0 ? "empty file" : "format not allowed");
-		goto out;
-	}
-	if (job->limits.max_file_size &&
-	    (unsigned long long)job->size > job->limits.max_file_size) {
-		rc = err_set(e, ERR_TOO_LARGE,
-		    "file size %lld is over the limit of %llu bytes",
-		    (long long)job->size, job->limits.max_file_size);
-		goto out;
-	}
-	map = mmap(NULL, (size_t)job->size, PROT_READ, MAP_PRIVATE, job->fd, 0);
-	if (map == MAP_FAILED) {
-		rc = err_set(e, ERR_INTERNAL, "mmap: %s", strerror(errno));
-		goto out;
-	}
-	ii = CloneImageInfo(NULL);
-	snprintf(ii->magick, sizeof(ii->magick), "%s", sniff_coder(job->type));
-	ii->filename[0] = '\0';
-	if ((im = PingBlob(ii, map, (size_t)job->size, &ex)) == NULL) {
-		rc = img_fail(&ex, e, "not a decodable image");
-		goto out;
-	}
-	orient = exif_orientation(im);
-	(void)GetImageProfile(im, "ICM", &icc);
-	json_raw(&m, "{\"format\": ");
-	json_str(&m, sniff_coder(job->type));
-	json_raw(&m, ", \"mime\": ");
-	json_str(&m, sniff_mime(job->type));
-	json_raw(&m, ", \"width\": %lu, \"height\": %lu, \"frames\": %lu, "
-	    "\"orientation\": %d, \"alpha\": %s, \"colorspace\": ",
-	    orient >= 5 ? im->rows : im->columns,
-	    orient >= 5 ? im->columns : im->rows,
-	    (unsigned long)GetImageListLength(im), orient,
-	    im->matte ? "true" : "false");
-	json_str(&m, colorspace_name(im));
-	json_raw(&m, ", \"icc\": %s, \"size\": %lld}\n",
-	    icc ? "true" : "false", (long long)job->size);
-	rc = sink_write(out, m.data, m.len) < 0 ?
-	    err_set(e, ERR_INTERNAL, "client went away") : 0;
-out:
-	if (im != NULL)
-		DestroyImageList(im);
-	FREEF(DestroyImageInfo, ii);
-	if (map != MAP_FAILED)
-		munmap(map, (size_t)job->size);
-	DestroyExceptionInfo(&ex);
-	membuf_cleanup(&m);
 	return rc;
 }

@@ -22,6 +22,7 @@ struct img_limits {
 	unsigned long long max_source_pixels;	/* 0 = none */
 	unsigned long long max_output_pixels;	/* 0 = none */
 	unsigned default_quality;		/* 1..100 */
+	unsigned max_frames;			/* of an animation; 0 = none */
 };
 
 struct img_job {

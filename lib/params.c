@@ -41,10 +41,12 @@ static const char *const gravity_names[] = {
 	[GRAV_SOUTH] = "south", [GRAV_EAST] = "east", [GRAV_WEST] = "west",
 	[GRAV_NORTHEAST] = "northeast", [GRAV_NORTHWEST] = "northwest",
 	[GRAV_SOUTHEAST] = "southeast", [GRAV_SOUTHWEST] = "southwest",
+	[GRAV_SMART] = "smart",
 };
 static const char *const format_names[] = {
 	[OUT_SOURCE] = "source", [OUT_JPEG] = "jpeg", [OUT_PNG] = "png",
 	[OUT_WEBP] = "webp", [OUT_GIF] = "gif", [OUT_VTT] = "vtt",
+	[OUT_AUTO] = "auto",
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -323,7 +325,7 @@ parse_format(const struct param_def *d, const char *v, struct params *p,
 	if (i < 0 && strcmp(v, "jpg") == 0)
 		i = OUT_JPEG;
 	if (i < 0)
-		return bad(e, d->name, "expected jpeg, png, webp, gif or vtt");
+		return bad(e, d->name, "expected jpeg, png, webp, gif, vtt or auto");
 	p->format = (enum out_format)i;
 	return 0;
 }
@@ -508,6 +510,20 @@ parse_info(const struct param_def *d, const char *v, struct params *p,
 	return 0;
 }
 
+static int
+parse_preset(const struct param_def *d, const char *v, struct params *p,
+    struct err *e)
+{
+	size_t n = strlen(v);
+
+	if (n >= PARAMS_MAX_PRESET ||
+	    strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789_-") != n)
+		return bad(e, d->name, "expected a name of a-z, 0-9, _ and -, "
+		    "at most %d long", PARAMS_MAX_PRESET - 1);
+	memcpy(p->preset, v, n + 1);
+	return 0;
+}
+
 static const struct param_def defs[] = {
 	{ "size", P_SIZE, parse_size, false },
 	{ "fit", P_FIT, parse_fit, false },
@@ -527,6 +543,7 @@ static const struct param_def defs[] = {
 	{ "seek", P_SEEK, parse_seek, false },
 	{ "sprite", P_SPRITE, parse_sprite, false },
 	{ "info", P_INFO, parse_info, true },
+	{ "preset", P_PRESET, parse_preset, false },
 };
 
 /* One "name[=value]" of n bytes (n > 0) into p. */
@@ -644,6 +661,19 @@ params_check_kind(const struct params *p, bool video, struct err *e)
 	return 0;
 }
 
+int
+params_parse_over(const char *query, struct params *p, struct err *e)
+{
+	unsigned base = p->given;
+	int rc;
+
+	/* Duplicates are looked for within the query alone. */
+	p->given = 0;
+	rc = params_parse(query, p, e);
+	p->given |= base;
+	return rc;
+}
+
 void
 params_box(const struct params *p, unsigned *w, unsigned *h)
 {
@@ -746,6 +776,8 @@ params_canonical(const struct params *p, char *buf, size_t len)
 		canon_add(&c, "sprite=%ux%u", p->sprite_cols, p->sprite_rows);
 	if (p->given & P_INFO)
 		canon_add(&c, "info");
+	if (p->given & P_PRESET)
+		canon_add(&c, "preset=%s", p->preset);
 	if (!c.full)
 		rc = (int)c.pos;
 out:

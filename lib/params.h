@@ -18,12 +18,15 @@ enum fit { FIT_INSIDE = 0, FIT_COVER, FIT_CONTAIN, FIT_FILL, FIT_OUTSIDE };
 
 enum gravity {
 	GRAV_CENTER = 0, GRAV_NORTH, GRAV_SOUTH, GRAV_EAST, GRAV_WEST,
-	GRAV_NORTHEAST, GRAV_NORTHWEST, GRAV_SOUTHEAST, GRAV_SOUTHWEST
+	GRAV_NORTHEAST, GRAV_NORTHWEST, GRAV_SOUTHEAST, GRAV_SOUTHWEST,
+	GRAV_SMART	/* cover keeps the busiest part (img.c says how) */
 };
 
 /* OUT_SOURCE: the source's own format (JPEG for a video still). */
 enum out_format { OUT_SOURCE = 0, OUT_JPEG, OUT_PNG, OUT_WEBP, OUT_GIF,
-	OUT_VTT };
+	OUT_VTT,
+	OUT_AUTO	/* WebP if the client's Accept allows it, else OUT_SOURCE */
+};
 
 /* t=: auto (skip black/flat opening frames), seconds, or percent. */
 enum t_kind { T_AUTO = 0, T_SECONDS, T_PERCENT };
@@ -46,8 +49,10 @@ enum param_bit {
 	P_BLUR = 1u << 9, P_SHARPEN = 1u << 10, P_DPR = 1u << 11,
 	P_ENLARGE = 1u << 12, P_FRAME = 1u << 13,
 	P_T = 1u << 14, P_SEEK = 1u << 15, P_SPRITE = 1u << 16,
-	P_INFO = 1u << 17
+	P_INFO = 1u << 17, P_PRESET = 1u << 18
 };
+
+#define PARAMS_MAX_PRESET	32	/* bytes of a preset name, NUL included */
 
 /* Parameters that mean nothing for a kind of source (400 if given). */
 #define PARAMS_VIDEO_ONLY	(P_T | P_SEEK | P_SPRITE)
@@ -73,6 +78,7 @@ struct params {
 	enum seek_mode seek;	/* default SEEK_ACCURATE */
 	unsigned sprite_cols, sprite_rows;	/* valid if P_SPRITE */
 	bool info;		/* JSON metadata instead of pixels */
+	char preset[PARAMS_MAX_PRESET];	/* valid if P_PRESET: [a-z0-9_-]+ */
 };
 
 /* Sets every field to its default (nothing given). */
@@ -85,6 +91,13 @@ void params_init(struct params *p);
  * skipped. Returns 0, or the negative error with e filled (ERR_BAD_PARAM).
  */
 int params_parse(const char *query, struct params *p, struct err *e);
+
+/*
+ * Parses query over a preset's parameters already in p (from its own
+ * params_parse()): the query's values override the preset's, a name
+ * repeated within the query is still refused. 0 or the error.
+ */
+int params_parse_over(const char *query, struct params *p, struct err *e);
 
 /*
  * Fails with ERR_BAD_PARAM naming the first parameter of p that does not

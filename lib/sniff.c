@@ -21,20 +21,30 @@ has(const unsigned char *buf, size_t len, size_t off, const char *magic,
  * (HEIF, AVIF) are not videos; old QuickTime files may start with another
  * top-level box.
  */
+/* An ISO BMFF "ftyp" of a HEIF still image (HEIC, AVIF). */
+static bool
+is_heif(const unsigned char *buf, size_t len)
+{
+	static const char *const brands[] = { "heic", "heix", "heim", "heis",
+	    "hevc", "hevx", "mif1", "msf1", "avif", "avis" };
+
+	if (!has(buf, len, 4, "ftyp", 4))
+		return false;
+	for (size_t i = 0; i < sizeof(brands) / sizeof(*brands); i++)
+		if (has(buf, len, 8, brands[i], 4))
+			return true;
+	return false;
+}
+
+/* Any other ISO BMFF / QuickTime file: a first box of a known type (old
+ * QuickTime files may start with another box than "ftyp"). is_heif() is
+ * asked first. */
 static bool
 is_bmff(const unsigned char *buf, size_t len)
 {
-	static const char *const still_brands[] = { "heic", "heix", "heim",
-	    "heis", "mif1", "msf1", "avif", "avis" };
-	static const char *const boxes[] = { "moov", "mdat", "free", "skip",
-	    "wide" };
+	static const char *const boxes[] = { "ftyp", "moov", "mdat", "free",
+	    "skip", "wide" };
 
-	if (has(buf, len, 4, "ftyp", 4)) {
-		for (size_t i = 0; i < sizeof(still_brands) / sizeof(*still_brands); i++)
-			if (has(buf, len, 8, still_brands[i], 4))
-				return false;
-		return true;
-	}
 	for (size_t i = 0; i < sizeof(boxes) / sizeof(*boxes); i++)
 		if (has(buf, len, 4, boxes[i], 4))
 			return true;
@@ -57,6 +67,14 @@ sniff_type(const unsigned char *buf, size_t len)
 	/* RIFF, a 4-byte little-endian size, then the form type. */
 	else if (has(buf, len, 0, "RIFF", 4) && has(buf, len, 8, "WEBP", 4))
 		t = MT_WEBP;
+	else if (has(buf, len, 0, "II*\0", 4) || has(buf, len, 0, "MM\0*", 4))
+		t = MT_TIFF;
+	else if (is_heif(buf, len))
+		t = MT_HEIF;
+	/* JPEG XL: a bare codestream, or the ISO BMFF container. */
+	else if (has(buf, len, 0, "\xFF\x0A", 2) ||
+	    has(buf, len, 0, "\0\0\0\x0CJXL \r\n\x87\n", 12))
+		t = MT_JXL;
 	else if (has(buf, len, 0, "RIFF", 4) && has(buf, len, 8, "AVI ", 4))
 		t = MT_AVI;
 	else if (has(buf, len, 0, "\x1A\x45\xDF\xA3", 4))
@@ -93,7 +111,8 @@ sniff_coder(enum media_type t)
 {
 	static const char *const coders[MT_COUNT] = {
 		[MT_UNKNOWN] = NULL, [MT_JPEG] = "JPEG", [MT_PNG] = "PNG",
-		[MT_GIF] = "GIF", [MT_WEBP] = "WEBP",
+		[MT_GIF] = "GIF", [MT_WEBP] = "WEBP", [MT_TIFF] = "TIFF",
+		[MT_HEIF] = "HEIF", [MT_JXL] = "JXL",
 	};
 
 	return (unsigned)t < MT_COUNT ? coders[t] : NULL;
@@ -106,6 +125,8 @@ sniff_mime(enum media_type t)
 		[MT_UNKNOWN] = "application/octet-stream",
 		[MT_JPEG] = "image/jpeg", [MT_PNG] = "image/png",
 		[MT_GIF] = "image/gif", [MT_WEBP] = "image/webp",
+		[MT_TIFF] = "image/tiff", [MT_HEIF] = "image/heif",
+		[MT_JXL] = "image/jxl",
 		[MT_MP4] = "video/mp4", [MT_MKV] = "video/x-matroska",
 		[MT_AVI] = "video/x-msvideo", [MT_MPEGTS] = "video/mp2t",
 	};

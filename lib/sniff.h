@@ -12,6 +12,7 @@
 enum media_type {
 	MT_UNKNOWN = 0,
 	MT_JPEG, MT_PNG, MT_GIF, MT_WEBP,
+	MT_TIFF, MT_HEIF /* HEIC and AVIF */, MT_JXL,
 	/* videos: the demuxer is chosen from these, never probed */
 	MT_MP4,		/* ISO BMFF / QuickTime: MP4, MOV, M4V, 3GP */
 	MT_MKV,		/* EBML: Matroska, WebM */

@@ -9,11 +9,16 @@
 # management exists at all: in a container it often does not).
 set -euo pipefail
 
+# build: compiler, the libraries (pkg-config names them in the Makefile)
+# tests: the web servers, pytest + Pillow, and the tools that make fixtures
+# (gm, ffmpeg, heif-enc, avifenc, cjxl) and read metrics (prometheus_client)
 PKGS="gcc make pkg-config
   libgraphicsmagick1-dev libfcgi-dev libinih-dev libcmocka-dev libssl-dev
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
+  liblcms2-dev libwebp-dev
   nginx lighttpd spawn-fcgi
-  python3-pytest python3-pil graphicsmagick wrk curl ffmpeg"
+  python3-pytest python3-pil python3-prometheus-client graphicsmagick
+  wrk curl ffmpeg libheif-examples libavif-bin libjxl-tools"
 
 say() { printf '[deps] %s\n' "$*"; }
 

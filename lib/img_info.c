@@ -1,0 +1,90 @@
+/*
+ * img_info - ?info on an image: what its headers say, as JSON.
+ */
+#include "img_gm.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "json.h"
+
+static const char *
+colorspace_name(const Image *im)
+{
+	/* A ping fills colorspace for CMYK; libjpeg's own name is the only
+	 * word on a grey JPEG before its pixels are read. */
+	const ImageAttribute *a = GetImageAttribute(im, "JPEG-Colorspace-Name");
+
+	if (IsCMYKColorspace(im->colorspace))
+		return "cmyk";
+	if (IsGrayColorspace(im->colorspace) ||
+	    (a != NULL && a->value != NULL && strcmp(a->value, "GRAYSCALE") == 0))
+		return "gray";
+	return "rgb";
+}
+
+int
+img_info(const struct img_job *job, struct sink *out, struct err *e)
+{
+	ExceptionInfo ex;
+	ImageInfo *ii = NULL;
+	Image *im = NULL;
+	void *map = MAP_FAILED;
+	struct membuf m;
+	size_t icc = 0;
+	int orient, rc;
+
+	membuf_init(&m);
+	GetExceptionInfo(&ex);
+	if (job->size <= 0 || sniff_coder(job->type) == NULL) {
+		rc = err_set(e, job->size <= 0 ? ERR_UNDECODABLE : ERR_UNSUPPORTED,
+		    job->size <= 0 ? "empty file" : "format not allowed");
+		goto out;
+	}
+	if (job->limits.max_file_size &&
+	    (unsigned long long)job->size > job->limits.max_file_size) {
+		rc = err_set(e, ERR_TOO_LARGE,
+		    "file size %lld is over the limit of %llu bytes",
+		    (long long)job->size, job->limits.max_file_size);
+		goto out;
+	}
+	map = mmap(NULL, (size_t)job->size, PROT_READ, MAP_PRIVATE, job->fd, 0);
+	if (map == MAP_FAILED) {
+		rc = err_set(e, ERR_INTERNAL, "mmap: %s", strerror(errno));
+		goto out;
+	}
+	ii = CloneImageInfo(NULL);
+	snprintf(ii->magick, sizeof(ii->magick), "%s", sniff_coder(job->type));
+	ii->filename[0] = '\0';
+	if ((im = PingBlob(ii, map, (size_t)job->size, &ex)) == NULL) {
+		rc = img_fail(&ex, e, "not a decodable image");
+		goto out;
+	}
+	orient = img_exif_orientation(im);
+	(void)GetImageProfile(im, "ICM", &icc);
+	json_raw(&m, "{\"format\": ");
+	json_str(&m, sniff_coder(job->type));
+	json_raw(&m, ", \"mime\": ");
+	json_str(&m, sniff_mime(job->type));
+	json_raw(&m, ", \"width\": %lu, \"height\": %lu, \"frames\": %lu, "
+	    "\"orientation\": %d, \"alpha\": %s, \"colorspace\": ",
+	    orient >= 5 ? im->rows : im->columns,
+	    orient >= 5 ? im->columns : im->rows,
+	    (unsigned long)GetImageListLength(im), orient,
+	    im->matte ? "true" : "false");
+	json_str(&m, colorspace_name(im));
+	json_raw(&m, ", \"icc\": %s, \"size\": %lld}\n",
+	    icc ? "true" : "false", (long long)job->size);
+	rc = sink_write(out, m.data, m.len) < 0 ?
+	    err_set(e, ERR_INTERNAL, "client went away") : 0;
+out:
+	if (im != NULL)
+		DestroyImageList(im);
+	FREEF(DestroyImageInfo, ii);
+	if (map != MAP_FAILED)
+		munmap(map, (size_t)job->size);
+	DestroyExceptionInfo(&ex);
+	membuf_cleanup(&m);
+	return rc;
+}
