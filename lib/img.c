@@ -419,7 +419,7 @@ img_read(const struct img_job *job, const void *data, Image **out,
 			e->kind = ERR_UNDECODABLE;
 		goto out;
 	}
-	if (all && job->type == MT_GIF) {
+	if (all && job->type == MT_GIF && im->next != NULL) {
 		Image *c = CoalesceImages(im, ex);
 
 		if (c == NULL) {

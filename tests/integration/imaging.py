@@ -17,9 +17,6 @@ MOUNT = "/media"
 # DESIGN.md behaviour that the current milestone's URL API leaves out
 # (animated GIF output, frame=): the tests run and are reported
 # as XFAIL until the feature lands (then XPASS: drop the marker).
-beyond_milestone = pytest.mark.xfail(
-    reason="DESIGN.md feature beyond the current milestone", strict=False)
-
 # The four quadrant colours of the pattern images: top-left, top-right,
 # bottom-left, bottom-right. Far apart, so a pixel is classified even after
 # JPEG and resampling.

@@ -5,7 +5,7 @@ import io
 import pytest
 from PIL import Image
 
-from imaging import (BLUE, EXIF_MARK, FORMATS, MOUNT, QUADS, RED, beyond_milestone,
+from imaging import (BLUE, EXIF_MARK, FORMATS, MOUNT, QUADS, RED,
                      colour_close, decode, fetch_image, mean_colour)
 
 SOURCES = {  # file -> (its format= name, size)
@@ -91,7 +91,6 @@ def test_alpha_flattened_into_jpeg_on_bg(stack, bg, colour):
     assert colour_close(mean_colour(im, (130, 130, 190, 148)), want, tol=30), path
 
 
-@beyond_milestone
 def test_animated_gif_stays_animated(stack):
     r = stack.get(MOUNT + "/anim.gif?size=80x80")
     im = decode(r)
@@ -101,7 +100,7 @@ def test_animated_gif_stays_animated(stack):
 
 
 @pytest.mark.parametrize("frame,colour", [
-    (0, RED), pytest.param(2, BLUE, marks=beyond_milestone)])
+    (0, RED), (2, BLUE)])
 def test_gif_frame_picks_one(stack, frame, colour):
     r = stack.get(MOUNT + "/anim.gif?size=80x80&frame=%d" % frame)
     im = decode(r)
