@@ -4,7 +4,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +51,11 @@ config_cleanup(struct config *c)
 	free(c->listen);
 	free(c->user);
 	free(c->group);
+	free(c->access_log);
+	free(c->error_log);
+	free(c->status_path);
+	free(c->health_path);
+	free(c->status_allow);
 	free(c->root);
 	free(c->mount);
 	free(c->cache_control);
@@ -106,6 +113,31 @@ set_uint(unsigned *dst, const char *v, unsigned lo, unsigned hi,
 		return -1;
 	*dst = (unsigned)x;
 	return 0;
+}
+
+static int
+set_bool(bool *dst, const char *v, const char *key, char *why, size_t len)
+{
+	if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
+		*dst = true;
+	else if (strcmp(v, "no") == 0 || strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
+		*dst = false;
+	else {
+		snprintf(why, len, "%s: expected yes or no, got '%.40s'", key, v);
+		return -1;
+	}
+	return 0;
+}
+
+/* A URL path of an endpoint: "/status", no query, no dot segments. */
+static int
+set_url_path(char **dst, const char *v, const char *key, char *why, size_t len)
+{
+	if (v[0] != '/' || strpbrk(v, "?#% \t") != NULL || strstr(v, "..")) {
+		snprintf(why, len, "%s: expected a plain URL path like /status", key);
+		return -1;
+	}
+	return set_str(dst, v, why, len);
 }
 
 static int
@@ -234,6 +266,18 @@ config_set(struct config *c, const char *section, const char *key,
 			return set_str(&c->user, v, why, len);
 		if (strcmp(key, "group") == 0)
 			return set_str(&c->group, v, why, len);
+		if (strcmp(key, "allow_root") == 0)
+			return set_bool(&c->allow_root, v, key, why, len);
+		if (strcmp(key, "access_log") == 0)
+			return set_str(&c->access_log, v, why, len);
+		if (strcmp(key, "error_log") == 0)
+			return set_str(&c->error_log, v, why, len);
+		if (strcmp(key, "status_path") == 0)
+			return set_url_path(&c->status_path, v, key, why, len);
+		if (strcmp(key, "health_path") == 0)
+			return set_url_path(&c->health_path, v, key, why, len);
+		if (strcmp(key, "status_allow") == 0)
+			return set_str(&c->status_allow, v, why, len);
 	} else if (strcmp(section, "media") == 0) {
 		if (strcmp(key, "root") == 0) {
 			if (v[0] != '/') {
@@ -326,6 +370,36 @@ config_validate(struct config *c, char *errbuf, size_t len)
 	}
 	if (stat(c->root, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		snprintf(errbuf, len, "%s: root '%.200s' is not a directory", where, c->root);
+		return -1;
+	}
+	/* Started as root, the workers become user:group; as root they
+	 * would read the whole disk on a path bug, so that takes a yes. */
+	c->drop_privileges = false;
+	if (c->user != NULL) {
+		struct passwd *pw = getpwnam(c->user);
+		struct group *gr = c->group ? getgrnam(c->group) : NULL;
+
+		if (pw == NULL) {
+			snprintf(errbuf, len, "%s: user '%.60s' does not exist", where, c->user);
+			return -1;
+		}
+		if (c->group != NULL && gr == NULL) {
+			snprintf(errbuf, len, "%s: group '%.60s' does not exist", where, c->group);
+			return -1;
+		}
+		c->run_uid = pw->pw_uid;
+		c->run_gid = gr ? gr->gr_gid : pw->pw_gid;
+		if (geteuid() == 0)
+			c->drop_privileges = true;
+		else if (geteuid() != c->run_uid) {
+			snprintf(errbuf, len, "%s: user = %s needs starting as root", where, c->user);
+			return -1;
+		}
+	}
+	if (geteuid() == 0 && (!c->drop_privileges || c->run_uid == 0) &&
+	    !c->allow_root) {
+		snprintf(errbuf, len, "%s: refusing to run workers as root: set "
+		    "[server] user = NAME, or allow_root = yes", where);
 		return -1;
 	}
 	if (c->workers == 0) {

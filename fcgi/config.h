@@ -18,7 +18,15 @@ struct config {
 	unsigned max_requests;	/* per worker; 0 = no limit */
 	unsigned request_timeout;	/* seconds; 0 = none */
 	unsigned max_streams;
-	char *user, *group;
+	char *user, *group;	/* workers run as these (started as root) */
+	bool allow_root;	/* let workers run as root (default: refuse) */
+	unsigned run_uid, run_gid;	/* resolved by config_validate() */
+	bool drop_privileges;	/* set by config_validate() */
+	char *access_log;	/* path, "stderr", or NULL (off) */
+	char *error_log;	/* path, or NULL (stderr) */
+	char *status_path;	/* URL path of the status page; NULL = off */
+	char *health_path;	/* URL path of the health check; NULL = off */
+	char *status_allow;	/* REMOTE_ADDRs allowed (comma list); NULL = any */
 	/* [media] */
 	char *root;		/* required */
 	char *mount;		/* "" = none; else starts with '/', no trailing '/' */

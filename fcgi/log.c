@@ -1,9 +1,22 @@
 #include "log.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
+
+/*
+ * The configured log paths and the access log's fd: set once at start (and
+ * by log_reopen()), read by every line written; the process's own state,
+ * like stderr.
+ */
+static char *access_name, *error_name;
+static int access_fd = -1;
 
 static void
 log_line(const char *level, const char *fmt, va_list ap)
@@ -60,4 +73,78 @@ log_escape(char *dst, size_t len, const char *src)
 		}
 	}
 	dst[o] = '\0';
+}
+
+static int
+open_append(const char *path)
+{
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
+	    0640);
+}
+
+int
+log_reopen(void)
+{
+	int fd, rc = 0;
+
+	if (error_name != NULL) {
+		if ((fd = open_append(error_name)) < 0)
+			rc = -1;
+		else {
+			dup2(fd, STDERR_FILENO);
+			close(fd);
+		}
+	}
+	if (access_name != NULL) {
+		if (strcmp(access_name, "stderr") == 0)
+			fd = dup(STDERR_FILENO);
+		else
+			fd = open_append(access_name);
+		if (fd < 0)
+			rc = -1;
+		else {
+			if (access_fd >= 0)
+				close(access_fd);
+			access_fd = fd;
+		}
+	}
+	return rc;
+}
+
+int
+log_open(const char *access_path, const char *error_path)
+{
+	free(access_name);
+	free(error_name);
+	access_name = access_path ? strdup(access_path) : NULL;
+	error_name = error_path ? strdup(error_path) : NULL;
+	return log_reopen();
+}
+
+void
+log_access(const char *client, const char *method, const char *uri,
+    int status, uint64_t bytes, int64_t ms)
+{
+	char line[1400], c[64], m[32], u[1024], when[32];
+	struct timeval tv;
+	struct tm tm;
+	int n;
+
+	if (access_fd < 0)
+		return;
+	gettimeofday(&tv, NULL);
+	gmtime_r(&tv.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	log_escape(c, sizeof(c), client ? client : "-");
+	log_escape(m, sizeof(m), method ? method : "-");
+	log_escape(u, sizeof(u), uri ? uri : "-");
+	n = snprintf(line, sizeof(line), "%s.%03dZ %s \"%s %s\" %d %llu %lldms pid=%d\n",
+	    when, (int)(tv.tv_usec / 1000), c, m, u, status,
+	    (unsigned long long)bytes, (long long)ms, (int)getpid());
+	if (n > 0 && (size_t)n >= sizeof(line)) {
+		n = sizeof(line) - 1;
+		line[n - 1] = '\n';
+	}
+	if (n > 0)
+		(void)!write(access_fd, line, (size_t)n);
 }

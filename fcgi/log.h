@@ -6,6 +6,7 @@
 #define MF_LOG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -17,5 +18,22 @@ void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * request can forge or split a log line.
  */
 void log_escape(char *dst, size_t len, const char *src);
+
+/*
+ * Where the logs go: error lines to error_path (NULL: stderr stays), access
+ * lines to access_path ("stderr", a path, or NULL: none). Files are opened
+ * for appending; log_reopen() opens them again by name (SIGUSR1, after
+ * logrotate moved them). 0, or -1 with errno (the old ones are kept).
+ */
+int log_open(const char *access_path, const char *error_path);
+int log_reopen(void);
+
+/*
+ * One access line:
+ *   2026-11-22T06:01:02.345Z 127.0.0.1 "GET /media/a.jpg?size=300x200" 200 9416 12ms pid=123
+ * client, method and uri are escaped here.
+ */
+void log_access(const char *client, const char *method, const char *uri,
+    int status, uint64_t bytes, int64_t ms);
 
 #endif

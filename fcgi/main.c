@@ -119,6 +119,11 @@ main(int argc, char **argv)
 		code = 0;
 		goto out;
 	}
+	if (log_open(cfg->access_log, cfg->error_log) < 0) {
+		fprintf(stderr, "mediafcgi: cannot open the logs: %s\n",
+		    strerror(errno));
+		goto out;
+	}
 	if ((fd = listen_open(cfg->listen, why, sizeof(why))) < 0) {
 		fprintf(stderr, "mediafcgi: %s\n", why);
 		goto out;

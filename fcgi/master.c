@@ -4,6 +4,10 @@
  * Signal handlers only write the signal number to a self-pipe; the loop in
  * master_run() does the work. Signals are blocked around fork() so a child
  * never runs the master's handlers.
+ *
+ * To its workers the master says: SIGQUIT, finish the request in hand and
+ * exit (reload, graceful stop); SIGUSR1, reopen the logs; SIGTERM then
+ * SIGKILL, stop now (request_timeout overrun, immediate stop).
  */
 #include "master.h"
 
@@ -16,15 +20,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "listen.h"
 #include "log.h"
+#include "scoreboard.h"
 #include "worker.h"
 
-#define MAX_WORKERS 256
+#define MAX_WORKERS SB_SLOTS
 #define STOP_GRACE_MS 30000	/* SIGTERM: wait this long, then SIGKILL */
+#define KILL_GRACE_MS 2000	/* a timed-out worker: SIGTERM, then SIGKILL */
+#define TIMEOUT_SLACK_MS 1000	/* the worker's own alarm goes first */
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 #define QUICK_EXIT_MS 1000	/* a worker dying sooner counts as a crash */
@@ -32,7 +38,8 @@
 struct slot {
 	pid_t pid;		/* 0: free */
 	unsigned generation;	/* config generation it was started with */
-	long long started_ms;
+	int64_t started_ms;
+	int64_t killed_ms;	/* when request_timeout's SIGTERM went; 0 */
 };
 
 /* The self-pipe; file scope because the signal handler must reach it. */
@@ -46,15 +53,6 @@ on_signal(int sig)
 
 	(void)!write(sig_pipe[1], &b, 1);
 	errno = saved;
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int
@@ -81,36 +79,43 @@ struct master {
 	int listen_fd;
 	unsigned generation;
 	struct slot slots[MAX_WORKERS];
+	struct scoreboard *sb;
 	bool stopping;
-	long long stop_deadline;
+	int64_t stop_deadline;
 	unsigned backoff_ms;
-	long long respawn_at;	/* 0: spawn whenever a slot is short */
+	int64_t respawn_at;	/* 0: spawn whenever a slot is short */
 };
 
 static pid_t
-master_spawn(struct master *m, struct slot *s)
+master_spawn(struct master *m, unsigned i)
 {
+	struct slot *s = &m->slots[i];
+	struct sb_slot *sbs = &m->sb->slots[i];
 	sigset_t all, old;
 	pid_t pid;
 
+	memset(sbs, 0, sizeof(*sbs));
+	sbs->generation = m->generation;
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
 	pid = fork();
 	if (pid == 0) {
 		close(sig_pipe[0]);
 		close(sig_pipe[1]);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		worker_main(m->cfg, m->listen_fd);
+		sbs->pid = getpid();
+		sbs->started_ms = sb_now_ms();
+		worker_main(m->cfg, m->listen_fd, m->sb, i);
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (pid < 0) {
 		log_error("fork: %s", strerror(errno));
 		return -1;
 	}
+	sbs->pid = pid;
 	s->pid = pid;
 	s->generation = m->generation;
-	s->started_ms = now_ms();
+	s->started_ms = sb_now_ms();
+	s->killed_ms = 0;
 	return pid;
 }
 
@@ -132,13 +137,13 @@ master_fill(struct master *m)
 {
 	unsigned have = master_count(m, true);
 
-	if (m->stopping || (m->respawn_at && now_ms() < m->respawn_at))
+	if (m->stopping || (m->respawn_at && sb_now_ms() < m->respawn_at))
 		return;
 	m->respawn_at = 0;
 	for (unsigned i = 0; i < MAX_WORKERS && have < m->cfg->workers; i++) {
 		if (m->slots[i].pid != 0)
 			continue;
-		if (master_spawn(m, &m->slots[i]) < 0)
+		if (master_spawn(m, i) < 0)
 			break;
 		have++;
 	}
@@ -153,6 +158,19 @@ master_signal_all(struct master *m, int sig, bool old_only)
 			kill(m->slots[i].pid, sig);
 }
 
+/* "GET /a.jpg?size=10x10 after 1234 ms" for a worker's request in hand. */
+static void
+describe_request(const struct master *m, unsigned i, char *buf, size_t len)
+{
+	const struct sb_slot *s = &m->sb->slots[i];
+
+	if (s->state >= SB_READING)
+		snprintf(buf, len, "while serving %.8s \"%s\" for %lld ms",
+		    s->method, s->uri, (long long)(sb_now_ms() - s->request_ms));
+	else
+		snprintf(buf, len, "while %s", sb_state_name(s->state));
+}
+
 static void
 master_reap(struct master *m)
 {
@@ -160,33 +178,84 @@ master_reap(struct master *m)
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		unsigned i;
 		struct slot *s = NULL;
+		char what[400];
 
-		for (unsigned i = 0; i < MAX_WORKERS; i++)
+		for (i = 0; i < MAX_WORKERS && s == NULL; i++)
 			if (m->slots[i].pid == pid)
 				s = &m->slots[i];
 		if (s == NULL)
 			continue;
-		if (WIFSIGNALED(status))
-			log_warn("worker %d killed by signal %d", (int)pid,
-			    WTERMSIG(status));
-		else if (WEXITSTATUS(status) != 0)
+		i--;
+		describe_request(m, i, what, sizeof(what));
+		if (WIFSIGNALED(status)) {
+			log_warn("worker %d killed by signal %d (%s) %s", (int)pid,
+			    WTERMSIG(status), strsignal(WTERMSIG(status)), what);
+			if (s->killed_ms == 0)
+				__atomic_fetch_add(&m->sb->crashes, 1,
+				    __ATOMIC_RELAXED);
+		} else if (WEXITSTATUS(status) == 3) {
+			log_warn("worker %d answered 504: request_timeout of %u s "
+			    "reached %s", (int)pid, m->cfg->request_timeout, what);
+			__atomic_fetch_add(&m->sb->timeouts, 1, __ATOMIC_RELAXED);
+		} else if (WEXITSTATUS(status) != 0) {
 			log_warn("worker %d exited with code %d", (int)pid,
 			    WEXITSTATUS(status));
+		}
 		if (!m->stopping && s->generation == m->generation &&
-		    (WIFSIGNALED(status) || WEXITSTATUS(status) != 0) &&
-		    now_ms() - s->started_ms < QUICK_EXIT_MS) {
+		    (WIFSIGNALED(status) || (WEXITSTATUS(status) != 0 &&
+		    WEXITSTATUS(status) != 3)) &&
+		    sb_now_ms() - s->started_ms < QUICK_EXIT_MS) {
 			/* Dying at start again and again: wait before the next. */
 			m->backoff_ms = m->backoff_ms ?
 			    (m->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
 			    m->backoff_ms * 2) : BACKOFF_MIN_MS;
-			m->respawn_at = now_ms() + m->backoff_ms;
-			log_warn("worker crash storm: next start in %u ms",
+			m->respawn_at = sb_now_ms() + m->backoff_ms;
+			log_warn("workers die at start: next start in %u ms",
 			    m->backoff_ms);
 		} else if (s->generation == m->generation) {
 			m->backoff_ms = 0;
 		}
+		memset(&m->sb->slots[i], 0, sizeof(m->sb->slots[i]));
 		s->pid = 0;
+	}
+}
+
+/*
+ * request_timeout: a worker's own alarm answers 504 and exits; one that
+ * does not (stuck where signals cannot reach) gets SIGTERM, then SIGKILL.
+ * Streams are exempt.
+ */
+static void
+master_check_timeouts(struct master *m)
+{
+	int64_t now = sb_now_ms(), limit;
+
+	if (m->cfg->request_timeout == 0)
+		return;
+	limit = (int64_t)m->cfg->request_timeout * 1000 + TIMEOUT_SLACK_MS;
+	for (unsigned i = 0; i < MAX_WORKERS; i++) {
+		struct slot *s = &m->slots[i];
+		const struct sb_slot *sbs = &m->sb->slots[i];
+		char what[400];
+
+		if (s->pid <= 0)
+			continue;
+		if (s->killed_ms) {
+			if (now - s->killed_ms > KILL_GRACE_MS)
+				kill(s->pid, SIGKILL);
+			continue;
+		}
+		if (sbs->state < SB_READING || sbs->state == SB_STREAMING ||
+		    now - sbs->request_ms <= limit)
+			continue;
+		describe_request(m, i, what, sizeof(what));
+		log_warn("worker %d over request_timeout (%u s) %s: stopping it",
+		    (int)s->pid, m->cfg->request_timeout, what);
+		__atomic_fetch_add(&m->sb->timeouts, 1, __ATOMIC_RELAXED);
+		kill(s->pid, SIGTERM);
+		s->killed_ms = now;
 	}
 }
 
@@ -212,6 +281,8 @@ master_reload(struct master *m, const char *config_path,
 	    (next->listen && strcmp(next->listen, m->cfg->listen) != 0))
 		log_warn("reload: listen changed; the socket stays as it was "
 		    "until a restart");
+	if (log_open(next->access_log, next->error_log) < 0)
+		log_error("reload: cannot open the logs: %s", strerror(errno));
 	/* Old workers keep their own copy of the old config (fork). */
 	config_cleanup(m->cfg);
 	free(m->cfg);
@@ -219,8 +290,9 @@ master_reload(struct master *m, const char *config_path,
 	m->generation++;
 	m->respawn_at = 0;
 	m->backoff_ms = 0;
+	/* New workers first, so someone is always accepting. */
 	master_fill(m);
-	master_signal_all(m, SIGTERM, true);
+	master_signal_all(m, SIGQUIT, true);
 	log_info("reloaded: generation %u, %u workers", m->generation,
 	    m->cfg->workers);
 }
@@ -238,6 +310,44 @@ master_install_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+static void
+master_on_signal(struct master *m, int sig, const char *config_path,
+    const struct master_flags *flags)
+{
+	switch (sig) {
+	case SIGCHLD:
+		master_reap(m);
+		break;
+	case SIGTERM:
+		if (!m->stopping) {
+			log_info("SIGTERM: finishing requests");
+			m->stopping = true;
+			m->stop_deadline = sb_now_ms() + STOP_GRACE_MS;
+			master_signal_all(m, SIGQUIT, false);
+		}
+		break;
+	case SIGINT:
+	case SIGQUIT:
+		log_info("signal %d: stopping now", sig);
+		master_signal_all(m, SIGKILL, false);
+		m->stopping = true;
+		m->stop_deadline = sb_now_ms() + 60000;
+		break;
+	case SIGHUP:
+		if (!m->stopping)
+			master_reload(m, config_path, flags);
+		break;
+	case SIGUSR1:
+		if (log_reopen() < 0)
+			log_error("SIGUSR1: cannot reopen the logs: %s",
+			    strerror(errno));
+		master_signal_all(m, SIGUSR1, false);
+		break;
+	default:
+		break;
+	}
+}
+
 int
 master_run(struct config *cfg, int listen_fd, const char *config_path,
     const struct master_flags *flags)
@@ -245,10 +355,11 @@ master_run(struct config *cfg, int listen_fd, const char *config_path,
 	struct master m = { .cfg = cfg, .listen_fd = listen_fd };
 	/* The socket is the one opened at start, whatever a reload says. */
 	char *listen_spec = cfg->listen ? strdup(cfg->listen) : NULL;
-	int code = 0;
 
-	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
-		log_error("pipe: %s", strerror(errno));
+	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) < 0 ||
+	    (m.sb = sb_new()) == NULL) {
+		log_error("start-up: %s", strerror(errno));
+		free(listen_spec);
 		return 1;
 	}
 	master_install_signals();
@@ -258,64 +369,40 @@ master_run(struct config *cfg, int listen_fd, const char *config_path,
 	for (;;) {
 		struct pollfd pfd = { .fd = sig_pipe[0], .events = POLLIN };
 		unsigned char sigs[64];
-		int timeout = -1;
+		int timeout = m.cfg->request_timeout ? 500 : -1;
 		ssize_t n;
 
 		if (m.stopping) {
 			if (master_count(&m, false) == 0)
 				break;
-			if (now_ms() >= m.stop_deadline) {
+			if (sb_now_ms() >= m.stop_deadline) {
 				log_warn("workers still busy after %d ms: killing",
 				    STOP_GRACE_MS);
 				master_signal_all(&m, SIGKILL, false);
-				m.stop_deadline = now_ms() + 60000;
+				m.stop_deadline = sb_now_ms() + 60000;
 			}
 			timeout = 200;
 		} else if (m.respawn_at) {
-			long long d = m.respawn_at - now_ms();
+			int64_t d = m.respawn_at - sb_now_ms();
+
 			timeout = d > 0 ? (int)d : 0;
 		}
 		if (poll(&pfd, 1, timeout) < 0 && errno != EINTR)
 			log_error("poll: %s", strerror(errno));
-		while ((n = read(sig_pipe[0], sigs, sizeof(sigs))) > 0) {
-			for (ssize_t i = 0; i < n; i++) {
-				switch (sigs[i]) {
-				case SIGCHLD:
-					master_reap(&m);
-					break;
-				case SIGTERM:
-					if (!m.stopping) {
-						log_info("SIGTERM: finishing requests");
-						m.stopping = true;
-						m.stop_deadline = now_ms() + STOP_GRACE_MS;
-						master_signal_all(&m, SIGTERM, false);
-					}
-					break;
-				case SIGINT:
-				case SIGQUIT:
-					log_info("signal %d: stopping now", sigs[i]);
-					master_signal_all(&m, SIGKILL, false);
-					m.stopping = true;
-					m.stop_deadline = now_ms() + 60000;
-					break;
-				case SIGHUP:
-					if (!m.stopping)
-						master_reload(&m, config_path, flags);
-					break;
-				default:
-					break;
-				}
-			}
-		}
+		while ((n = read(sig_pipe[0], sigs, sizeof(sigs))) > 0)
+			for (ssize_t i = 0; i < n; i++)
+				master_on_signal(&m, sigs[i], config_path, flags);
 		master_reap(&m);
+		master_check_timeouts(&m);
 		master_fill(&m);
 	}
 	listen_unlink(listen_spec);
 	free(listen_spec);
 	config_cleanup(m.cfg);
 	free(m.cfg);
+	sb_free(m.sb);
 	close(sig_pipe[0]);
 	close(sig_pipe[1]);
 	log_info("stopped");
-	return code;
+	return 0;
 }

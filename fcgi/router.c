@@ -13,6 +13,7 @@
 #include "params.h"
 #include "path.h"
 #include "sniff.h"
+#include "status.h"
 #include "vid.h"
 
 /*
@@ -194,10 +195,55 @@ route_params(const struct config *cfg, const struct request *req,
 	return 0;
 }
 
-void
-router_handle(const struct config *cfg, int rootfd, const struct request *req,
+/* The status page or the health check, if the path is one of theirs:
+ * 1 answered, 0 not theirs, or the error. */
+static int
+route_endpoint(const struct server *srv, const struct request *req,
     struct response *r, struct err *e)
 {
+	const struct config *cfg = srv->cfg;
+	size_t n = strcspn(req->uri, "?#");
+	const char *q = req->uri[n] == '?' ? req->uri + n + 1 : "";
+	bool prom;
+	struct membuf m;
+	int rc;
+
+	if (cfg->health_path && strlen(cfg->health_path) == n &&
+	    strncmp(req->uri, cfg->health_path, n) == 0) {
+		(void)response_header(r, "Content-Type", "application/json");
+		(void)response_header(r, "Cache-Control", "no-store");
+		return sink_write(&r->body, "{\"status\": \"ok\"}\n", 17) < 0 ?
+		    err_set(e, ERR_INTERNAL, "client went away") : 1;
+	}
+	if (cfg->status_path == NULL || strlen(cfg->status_path) != n ||
+	    strncmp(req->uri, cfg->status_path, n) != 0 || srv->sb == NULL)
+		return 0;
+	if (!status_allowed(cfg->status_allow, req->remote_addr))
+		return err_set(e, ERR_FORBIDDEN, "status: client not allowed");
+	prom = strcmp(q, "format=prometheus") == 0;
+	if (!prom && *q != '\0')
+		return err_set(e, ERR_BAD_PARAM,
+		    "format: the status page takes only format=prometheus");
+	membuf_init(&m);
+	if (prom)
+		status_prometheus(srv->sb, cfg, &m);
+	else
+		status_json(srv->sb, cfg, &m);
+	(void)response_header(r, "Content-Type", "%s", prom ?
+	    "text/plain; version=0.0.4; charset=utf-8" : "application/json");
+	(void)response_header(r, "Cache-Control", "no-store");
+	rc = sink_write(&r->body, m.data, m.len) < 0 ?
+	    err_set(e, ERR_INTERNAL, "client went away") : 1;
+	membuf_cleanup(&m);
+	return rc;
+}
+
+void
+router_handle(const struct server *srv, const struct request *req,
+    struct response *r, struct err *e)
+{
+	const struct config *cfg = srv->cfg;
+	int rootfd = srv->rootfd;
 	char rel[PATH_MAX_URI + 1];
 	unsigned char head[SNIFF_BYTES];
 	struct params p;
@@ -212,6 +258,8 @@ router_handle(const struct config *cfg, int rootfd, const struct request *req,
 		rc = err_set(e, ERR_METHOD, "method not allowed: use GET or HEAD");
 		goto out;
 	}
+	if ((rc = route_endpoint(srv, req, r, e)) != 0)
+		goto out;
 	query = strchr(req->uri, '?');
 	if ((rc = route_params(cfg, req, query ? query + 1 : NULL, &p, r,
 	    e)) < 0)

@@ -10,6 +10,14 @@
 #include "config.h"
 #include "err.h"
 #include "http.h"
+#include "scoreboard.h"
+
+/* What a worker serves with: read-only for the router. */
+struct server {
+	const struct config *cfg;
+	struct scoreboard *sb;	/* NULL in unit tests */
+	int rootfd;		/* the media root, opened by the worker */
+};
 
 struct request {
 	const char *method;	/* REQUEST_METHOD */
@@ -17,13 +25,15 @@ struct request {
 	const char *if_none_match;	/* HTTP_IF_NONE_MATCH or NULL */
 	const char *if_modified_since;	/* HTTP_IF_MODIFIED_SINCE or NULL */
 	const char *accept;	/* HTTP_ACCEPT or NULL */
+	const char *remote_addr;	/* REMOTE_ADDR or NULL */
 };
 
 /*
- * Answers req into r. rootfd is the media root directory, opened by the
- * worker. Fills e with the error if the answer is one (for the log).
+ * Answers req into r: the status page and health check at their paths,
+ * media everywhere else. Fills e with the error if the answer is one (for
+ * the log).
  */
-void router_handle(const struct config *cfg, int rootfd,
-    const struct request *req, struct response *r, struct err *e);
+void router_handle(const struct server *srv, const struct request *req,
+    struct response *r, struct err *e);
 
 #endif

@@ -1,15 +1,19 @@
 /*
  * worker - the accept loop.
  *
- * Signals: SIGTERM/SIGHUP ask for a graceful stop. They stay blocked while
- * a request runs and are let in only inside ppoll(), so a stop request is
- * seen exactly between requests, with no window where one is lost or cuts
- * an answer short.
+ * Signals from the master: SIGQUIT asks for a graceful stop (after the
+ * request in hand), SIGUSR1 to reopen the logs. Both stay blocked while a
+ * request runs and are let in only inside ppoll(), so they are seen
+ * exactly between requests, with no window where one is lost or cuts an
+ * answer short. SIGTERM keeps its default action: the master uses it (then
+ * SIGKILL) on a worker stuck past request_timeout. The worker's own alarm
+ * fires first and, if nothing was sent yet, answers 504 before exiting.
  */
 #include "worker.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -28,13 +32,82 @@
 
 #define HOLD_BYTES (64 * 1024)
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, reopen_requested;
+
+/*
+ * What the SIGALRM handler needs to answer 504 on its own: the connection,
+ * whether the answer has started, and the FastCGI records of a 504 for the
+ * request in hand, prepared before the alarm can fire (nothing in a signal
+ * handler may format or allocate).
+ */
+static volatile sig_atomic_t timeout_fd = -1;
+static const volatile bool *timeout_committed;
+static unsigned char timeout_records[512];
+static volatile sig_atomic_t timeout_len;
 
 static void
 on_stop(int sig)
 {
 	(void)sig;
 	stop_requested = 1;
+}
+
+static void
+on_reopen(int sig)
+{
+	(void)sig;
+	reopen_requested = 1;
+}
+
+static void
+on_alarm(int sig)
+{
+	(void)sig;
+	if (timeout_fd >= 0 && timeout_committed != NULL && !*timeout_committed)
+		(void)!write(timeout_fd, timeout_records, (size_t)timeout_len);
+	_exit(3);
+}
+
+/* A FastCGI record header (version 1) at p. */
+static void
+fcgi_header(unsigned char *p, int type, int id, size_t len)
+{
+	p[0] = 1;
+	p[1] = (unsigned char)type;
+	p[2] = (unsigned char)(id >> 8);
+	p[3] = (unsigned char)id;
+	p[4] = (unsigned char)(len >> 8);
+	p[5] = (unsigned char)len;
+	p[6] = 0;
+	p[7] = 0;
+}
+
+/* STDOUT with the 504 answer, an empty STDOUT, END_REQUEST. */
+static void
+prepare_timeout(int id, unsigned timeout_s)
+{
+	char body[256], head[200];
+	size_t bl, hl, o = 0;
+
+	bl = http_json_error(body, sizeof(body), 504, "request timed out");
+	body[bl++] = '\n';
+	hl = (size_t)snprintf(head, sizeof(head), "Status: 504 Gateway Timeout\r\n"
+	    "Content-Type: application/json\r\nCache-Control: no-store\r\n"
+	    "Content-Length: %zu\r\n\r\n", bl);
+	(void)timeout_s;
+	fcgi_header(timeout_records + o, 6, id, hl + bl);
+	o += 8;
+	memcpy(timeout_records + o, head, hl);
+	o += hl;
+	memcpy(timeout_records + o, body, bl);
+	o += bl;
+	fcgi_header(timeout_records + o, 6, id, 0);
+	o += 8;
+	fcgi_header(timeout_records + o, 3, id, 8);
+	o += 8;
+	memset(timeout_records + o, 0, 8);
+	o += 8;
+	timeout_len = (sig_atomic_t)o;
 }
 
 static int
@@ -60,14 +133,17 @@ fcgx_flush(void *ctx)
 }
 
 static void
-worker_serve(const struct config *cfg, int rootfd, FCGX_Request *fr,
+worker_serve(const struct server *srv, struct sb_slot *slot, FCGX_Request *fr,
     unsigned char *hold)
 {
+	const struct config *cfg = srv->cfg;
 	struct sink raw = { .write = fcgx_write, .flush = fcgx_flush,
 	    .ctx = fr->out };
 	struct request req;
 	struct response r;
 	struct err e;
+	int64_t t0 = sb_now_ms();
+	int status;
 
 	req.method = FCGX_GetParam("REQUEST_METHOD", fr->envp);
 	req.uri = FCGX_GetParam("REQUEST_URI", fr->envp);
@@ -75,6 +151,7 @@ worker_serve(const struct config *cfg, int rootfd, FCGX_Request *fr,
 	req.if_modified_since = FCGX_GetParam("HTTP_IF_MODIFIED_SINCE",
 	    fr->envp);
 	req.accept = FCGX_GetParam("HTTP_ACCEPT", fr->envp);
+	req.remote_addr = FCGX_GetParam("REMOTE_ADDR", fr->envp);
 	if (req.method == NULL)
 		req.method = "GET";
 	if (req.uri == NULL)
@@ -82,48 +159,92 @@ worker_serve(const struct config *cfg, int rootfd, FCGX_Request *fr,
 	err_init(&e);
 	response_init(&r, &raw, strcmp(req.method, "HEAD") == 0, hold,
 	    HOLD_BYTES);
-	router_handle(cfg, rootfd, &req, &r, &e);
+	if (slot != NULL)
+		sb_begin(slot, req.method, req.uri);
+	if (cfg->request_timeout > 0) {
+		prepare_timeout(fr->requestId, cfg->request_timeout);
+		timeout_committed = &r.committed;
+		timeout_fd = fr->ipcFd;
+		alarm(cfg->request_timeout);
+	}
+	router_handle(srv, &req, &r, &e);
+	alarm(0);
+	timeout_fd = -1;
+	status = r.status;
 	if (e.kind != ERR_NONE && http_status_of(e.kind) >= 500) {
 		char uri[512];
 
 		log_escape(uri, sizeof(uri), req.uri);
-		log_error("%s \"%s\": %s", err_kind_name(e.kind), uri, e.msg);
+		log_error("%s %s \"%s\": %s", err_kind_name(e.kind), req.method,
+		    uri, e.msg);
 	}
 	if (r.aborted) {
 		/* Bytes went out: the client must see a cut answer, so the
 		 * connection ends without FastCGI's END_REQUEST. */
 		shutdown(fr->ipcFd, SHUT_RDWR);
 	}
+	if (slot != NULL)
+		sb_end(srv->sb, slot, status, e.kind, r.body_bytes);
+	log_access(req.remote_addr, req.method, req.uri, status, r.body_bytes,
+	    sb_now_ms() - t0);
+}
+
+/* Started as root with a user configured: become that user for good. */
+static int
+drop_privileges(const struct config *cfg)
+{
+	if (!cfg->drop_privileges)
+		return 0;
+	if (setgroups(0, NULL) < 0 || setgid(cfg->run_gid) < 0 ||
+	    setuid(cfg->run_uid) < 0) {
+		log_error("cannot become %s: %s", cfg->user, strerror(errno));
+		return -1;
+	}
+	/* No way back. */
+	if (setuid(0) == 0) {
+		log_error("still root after dropping privileges");
+		return -1;
+	}
+	return 0;
 }
 
 void
-worker_main(const struct config *cfg, int listen_fd)
+worker_main(const struct config *cfg, int listen_fd, struct scoreboard *sb,
+    unsigned index)
 {
 	struct sigaction sa = { .sa_handler = on_stop };
+	struct sigaction ra = { .sa_handler = on_reopen };
+	struct sigaction aa = { .sa_handler = on_alarm };
+	struct server srv = { .cfg = cfg, .sb = sb, .rootfd = -1 };
+	struct sb_slot *slot = sb ? &sb->slots[index] : NULL;
 	sigset_t block, waitmask;
 	FCGX_Request fr;
 	unsigned char *hold = NULL;
 	unsigned long served = 0;
-	int rootfd = -1;
 
 	/* Die with the master; if it is already gone, do not start. */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	sigemptyset(&ra.sa_mask);
+	sigemptyset(&aa.sa_mask);
+	sigaction(SIGQUIT, &sa, NULL);
+	sigaction(SIGUSR1, &ra, NULL);
+	sigaction(SIGALRM, &aa, NULL);
+	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
-	signal(SIGQUIT, SIG_DFL);
+	signal(SIGHUP, SIG_IGN);
 	signal(SIGCHLD, SIG_DFL);
-	signal(SIGUSR1, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGQUIT);
+	sigaddset(&block, SIGUSR1);
 	/* The master blocked everything around fork(); keep only these. */
-	sigprocmask(SIG_SETMASK, &block, &waitmask);
+	sigprocmask(SIG_SETMASK, &block, NULL);
 	sigemptyset(&waitmask);
 
-	if ((rootfd = open(cfg->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+	if (drop_privileges(cfg) < 0)
+		_exit(2);
+	if ((srv.rootfd = open(cfg->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		log_error("cannot open root %s: %s", cfg->root, strerror(errno));
 		_exit(2);
 	}
@@ -133,6 +254,8 @@ worker_main(const struct config *cfg, int listen_fd)
 		log_error("worker start-up failed");
 		_exit(2);
 	}
+	if (slot != NULL)
+		sb_set_state(slot, SB_IDLE);
 
 	while (!stop_requested) {
 		struct pollfd pfd[2] = {
@@ -144,26 +267,34 @@ worker_main(const struct config *cfg, int listen_fd)
 		if (getppid() == 1)
 			break;
 		rc = ppoll(pfd, fr.ipcFd >= 0 ? 2 : 1, NULL, &waitmask);
+		if (reopen_requested) {
+			reopen_requested = 0;
+			(void)log_reopen();
+		}
 		if (rc < 0) {
 			if (errno != EINTR)
 				log_error("poll: %s", strerror(errno));
 			continue;
 		}
+		if (slot != NULL)
+			sb_set_state(slot, SB_READING);
 		rc = FCGX_Accept_r(&fr);
 		if (rc < 0) {
+			if (slot != NULL)
+				sb_set_state(slot, SB_IDLE);
 			/* Another worker took the connection. */
 			if (rc != -EAGAIN && rc != -EWOULDBLOCK && rc != -EINTR)
 				log_warn("accept: %s", strerror(-rc));
 			continue;
 		}
-		worker_serve(cfg, rootfd, &fr, hold);
+		worker_serve(&srv, slot, &fr, hold);
 		FCGX_Finish_r(&fr);
 		served++;
 		if (cfg->max_requests && served >= cfg->max_requests)
 			break;
 	}
 	FCGX_Free(&fr, 1);
-	close(rootfd);
+	close(srv.rootfd);
 	free(hold);
 	_exit(0);
 }

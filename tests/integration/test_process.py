@@ -27,7 +27,7 @@ def test_version_and_help():
 
 def test_test_config_ok(tmp_path, media_root):
     conf = tmp_path / "ok.conf"
-    conf.write_text("[server]\nworkers = 2\n\n[media]\nroot = %s\nmount = /media\n"
+    conf.write_text("[server]\nworkers = 2\nallow_root = yes\n\n[media]\nroot = %s\nmount = /media\n"
                     "quality = 85\n" % media_root)
     r = run("--config", str(conf), "--test-config")
     assert r.returncode == 0, r

@@ -377,6 +377,10 @@ class Stack:
         }
         if self.mount:
             sections["media"]["mount"] = self.mount
+        if os.geteuid() == 0:
+            # Tests run as root on CI; their media roots are private temp
+            # dirs, so the workers stay root (mediafcgi refuses unless told).
+            sections["server"]["allow_root"] = "yes"
         for sec, kv in self.config_extra.items():
             sections.setdefault(sec, {}).update({k: str(v) for k, v in kv.items()})
         with open(self.conf, "w") as f:

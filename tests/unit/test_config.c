@@ -54,6 +54,7 @@ test_full_file_is_read(void **state)
 	config_init(&c);
 	assert_int_equal(load_text(&c,
 	    "; comment\n[server]\nlisten = unix:/run/m.sock\nworkers = 3\n"
+	    "allow_root = yes\n"
 	    "max_requests = 500\nrequest_timeout = 20\n"
 	    "[media]\nroot = /tmp\nmount = /media/\ncache_control = public, max-age=60\n"
 	    "quality = 70\nmax_source_pixels = 1000\n",
@@ -132,9 +133,67 @@ test_validate_needs_root_directory(void **state)
 	assert_non_null(strstr(why, "not a directory"));
 	assert_int_equal(config_set(&c, "media", "root", "/tmp", why,
 	    sizeof(why)), 0);
+	assert_int_equal(config_set(&c, "server", "allow_root", "yes", why,
+	    sizeof(why)), 0);
 	assert_int_equal(config_validate(&c, why, sizeof(why)), 0);
 	assert_true(c.workers >= 1);	/* resolved to the CPU count */
 	config_cleanup(&c);
+}
+
+static void
+test_root_needs_a_user_or_allow_root(void **state)
+{
+	struct config c;
+	char why[512];
+
+	(void)state;
+	config_init(&c);
+	assert_int_equal(config_set(&c, "media", "root", "/tmp", why,
+	    sizeof(why)), 0);
+	if (geteuid() != 0) {
+		/* Not root: nothing to drop, nothing to refuse. */
+		assert_int_equal(config_validate(&c, why, sizeof(why)), 0);
+		assert_false(c.drop_privileges);
+		config_cleanup(&c);
+		skip();
+	}
+	assert_int_equal(config_validate(&c, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "refusing to run workers as root"));
+	assert_int_equal(config_set(&c, "server", "user", "nobody", why,
+	    sizeof(why)), 0);
+	assert_int_equal(config_validate(&c, why, sizeof(why)), 0);
+	assert_true(c.drop_privileges);
+	assert_int_not_equal(c.run_uid, 0);
+	assert_int_equal(config_set(&c, "server", "user", "no-such-user-x", why,
+	    sizeof(why)), 0);
+	assert_int_equal(config_validate(&c, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "does not exist"));
+	config_cleanup(&c);
+}
+
+static void
+test_endpoint_paths_and_presets(void **state)
+{
+	struct config c;
+	char why[512], path[64];
+
+	(void)state;
+	config_init(&c);
+	assert_int_equal(load_text(&c,
+	    "[server]\nstatus_path = /status\nhealth_path = /health\n"
+	    "status_allow = 127.0.0.1, ::1\naccess_log = stderr\n"
+	    "[preset thumb]\nsize = 300x200\nfit = cover\n",
+	    why, sizeof(why), path, sizeof(path)), 0);
+	assert_string_equal(c.status_path, "/status");
+	assert_string_equal(c.health_path, "/health");
+	assert_string_equal(config_preset(&c, "thumb"), "size=300x200&fit=cover");
+	assert_null(config_preset(&c, "other"));
+	config_cleanup(&c);
+	expect_refused("[server]\nstatus_path = status\n", 2, "status_path");
+	expect_refused("[preset thumb]\nsize = big\n", 2, "preset thumb: size");
+	expect_refused("[preset thumb]\nsize = 1x1\nsize = 2x2\n", 3, "given twice");
+	expect_refused("[preset Bad!]\nsize = 1x1\n", 2, "preset name");
+	expect_refused("[server]\nallow_root = maybe\n", 2, "allow_root");
 }
 
 int
@@ -146,6 +205,8 @@ main(void)
 		cmocka_unit_test(test_bad_values_name_file_line_and_reason),
 		cmocka_unit_test(test_missing_file_is_refused),
 		cmocka_unit_test(test_validate_needs_root_directory),
+		cmocka_unit_test(test_root_needs_a_user_or_allow_root),
+		cmocka_unit_test(test_endpoint_paths_and_presets),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -1,0 +1,184 @@
+#include "status.h"
+
+#include <string.h>
+#include <time.h>
+
+#include "json.h"
+
+static int64_t
+uptime_s(const struct scoreboard *sb)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 -
+	    sb->started_ms) / 1000;
+}
+
+static void
+count_states(const struct scoreboard *sb, unsigned n[SB_STATE_COUNT])
+{
+	memset(n, 0, sizeof(unsigned) * SB_STATE_COUNT);
+	for (unsigned i = 0; i < SB_SLOTS; i++) {
+		int st = sb->slots[i].state;
+
+		if (sb->slots[i].pid > 0 && st > SB_FREE && st < SB_STATE_COUNT)
+			n[st]++;
+	}
+}
+
+static uint64_t
+load(const uint64_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+void
+status_json(const struct scoreboard *sb, const struct config *cfg,
+    struct membuf *m)
+{
+	unsigned n[SB_STATE_COUNT], total = 0;
+	uint64_t count = 0;
+	int64_t now = sb_now_ms();
+	bool first = true;
+
+	count_states(sb, n);
+	for (int s = SB_IDLE; s < SB_STATE_COUNT; s++)
+		total += n[s];
+	json_raw(m, "{\"version\": ");
+	json_str(m, MF_VERSION);
+	json_raw(m, ", \"uptime\": %lld, \"workers\": {\"configured\": %u, "
+	    "\"total\": %u", (long long)uptime_s(sb), cfg->workers, total);
+	for (int s = SB_IDLE; s < SB_STATE_COUNT; s++)
+		json_raw(m, ", \"%s\": %u", sb_state_name(s), n[s]);
+	json_raw(m, "}, \"requests\": {\"2xx\": %llu, \"3xx\": %llu, "
+	    "\"4xx\": %llu, \"5xx\": %llu}, \"errors\": {",
+	    (unsigned long long)load(&sb->by_class[2]),
+	    (unsigned long long)load(&sb->by_class[3]),
+	    (unsigned long long)load(&sb->by_class[4]),
+	    (unsigned long long)load(&sb->by_class[5]));
+	for (int k = ERR_NONE + 1; k < ERR_KIND_COUNT; k++)
+		json_raw(m, "%s\"%s\": %llu", k > 1 ? ", " : "",
+		    err_kind_name(k), (unsigned long long)load(&sb->errors[k]));
+	json_raw(m, "}, \"latency_ms\": {\"buckets\": [");
+	for (unsigned b = 0; b <= SB_BUCKETS; b++) {
+		count += load(&sb->latency[b]);
+		if (b < SB_BUCKETS)
+			json_raw(m, "%s{\"le\": %u, \"count\": %llu}", b ? ", " : "",
+			    sb_bucket_le[b], (unsigned long long)count);
+		else
+			json_raw(m, ", {\"le\": \"+Inf\", \"count\": %llu}",
+			    (unsigned long long)count);
+	}
+	json_raw(m, "], \"sum\": %llu, \"count\": %llu}, \"bytes\": %llu, "
+	    "\"timeouts\": %llu, \"crashes\": %llu, \"slots\": [",
+	    (unsigned long long)load(&sb->latency_sum_ms),
+	    (unsigned long long)count, (unsigned long long)load(&sb->bytes),
+	    (unsigned long long)load(&sb->timeouts),
+	    (unsigned long long)load(&sb->crashes));
+	for (unsigned i = 0; i < SB_SLOTS; i++) {
+		const struct sb_slot *s = &sb->slots[i];
+		bool busy = s->state >= SB_READING;
+
+		if (s->pid <= 0)
+			continue;
+		json_raw(m, "%s{\"pid\": %d, \"state\": ", first ? "" : ", ",
+		    (int)s->pid);
+		json_str(m, sb_state_name(s->state));
+		json_raw(m, ", \"generation\": %u, \"requests\": %llu, "
+		    "\"bytes\": %llu", s->generation,
+		    (unsigned long long)s->requests, (unsigned long long)s->bytes);
+		if (busy) {
+			json_raw(m, ", \"method\": ");
+			json_str(m, s->method);
+			json_raw(m, ", \"uri\": ");
+			json_str(m, s->uri);
+			json_raw(m, ", \"running_ms\": %lld",
+			    (long long)(now - s->request_ms));
+		}
+		json_raw(m, "}");
+		first = false;
+	}
+	json_raw(m, "]}\n");
+}
+
+void
+status_prometheus(const struct scoreboard *sb, const struct config *cfg,
+    struct membuf *m)
+{
+	static const char *const classes[] = { "2xx", "3xx", "4xx", "5xx" };
+	unsigned n[SB_STATE_COUNT];
+	uint64_t count = 0;
+
+	(void)cfg;
+	count_states(sb, n);
+	json_raw(m, "# HELP mediafcgi_info Version of the running program.\n"
+	    "# TYPE mediafcgi_info gauge\nmediafcgi_info{version=\"%s\"} 1\n",
+	    MF_VERSION);
+	json_raw(m, "# HELP mediafcgi_uptime_seconds Seconds since the master started.\n"
+	    "# TYPE mediafcgi_uptime_seconds gauge\nmediafcgi_uptime_seconds %lld\n",
+	    (long long)uptime_s(sb));
+	json_raw(m, "# HELP mediafcgi_workers Worker processes by state.\n"
+	    "# TYPE mediafcgi_workers gauge\n");
+	for (int s = SB_IDLE; s < SB_STATE_COUNT; s++)
+		json_raw(m, "mediafcgi_workers{state=\"%s\"} %u\n",
+		    sb_state_name(s), n[s]);
+	json_raw(m, "# HELP mediafcgi_requests_total Answers by status class.\n"
+	    "# TYPE mediafcgi_requests_total counter\n");
+	for (int c = 0; c < 4; c++)
+		json_raw(m, "mediafcgi_requests_total{class=\"%s\"} %llu\n",
+		    classes[c], (unsigned long long)load(&sb->by_class[c + 2]));
+	json_raw(m, "# HELP mediafcgi_errors_total Failed requests by kind.\n"
+	    "# TYPE mediafcgi_errors_total counter\n");
+	for (int k = ERR_NONE + 1; k < ERR_KIND_COUNT; k++)
+		json_raw(m, "mediafcgi_errors_total{kind=\"%s\"} %llu\n",
+		    err_kind_name(k), (unsigned long long)load(&sb->errors[k]));
+	json_raw(m, "# HELP mediafcgi_request_duration_seconds Time to answer.\n"
+	    "# TYPE mediafcgi_request_duration_seconds histogram\n");
+	for (unsigned b = 0; b <= SB_BUCKETS; b++) {
+		count += load(&sb->latency[b]);
+		if (b < SB_BUCKETS)
+			json_raw(m, "mediafcgi_request_duration_seconds_bucket"
+			    "{le=\"%g\"} %llu\n", sb_bucket_le[b] / 1000.0,
+			    (unsigned long long)count);
+		else
+			json_raw(m, "mediafcgi_request_duration_seconds_bucket"
+			    "{le=\"+Inf\"} %llu\n", (unsigned long long)count);
+	}
+	json_raw(m, "mediafcgi_request_duration_seconds_sum %g\n"
+	    "mediafcgi_request_duration_seconds_count %llu\n",
+	    load(&sb->latency_sum_ms) / 1000.0, (unsigned long long)count);
+	json_raw(m, "# HELP mediafcgi_sent_bytes_total Body bytes sent.\n"
+	    "# TYPE mediafcgi_sent_bytes_total counter\n"
+	    "mediafcgi_sent_bytes_total %llu\n"
+	    "# HELP mediafcgi_request_timeouts_total Requests ended by request_timeout.\n"
+	    "# TYPE mediafcgi_request_timeouts_total counter\n"
+	    "mediafcgi_request_timeouts_total %llu\n"
+	    "# HELP mediafcgi_worker_crashes_total Workers that died of a signal.\n"
+	    "# TYPE mediafcgi_worker_crashes_total counter\n"
+	    "mediafcgi_worker_crashes_total %llu\n",
+	    (unsigned long long)load(&sb->bytes),
+	    (unsigned long long)load(&sb->timeouts),
+	    (unsigned long long)load(&sb->crashes));
+}
+
+bool
+status_allowed(const char *allow, const char *addr)
+{
+	const char *p = allow;
+
+	if (allow == NULL)
+		return true;
+	if (addr == NULL)
+		return false;
+	while (*p) {
+		size_t n;
+
+		p += strspn(p, " ,\t");
+		n = strcspn(p, " ,\t");
+		if (n > 0 && strlen(addr) == n && strncmp(p, addr, n) == 0)
+			return true;
+		p += n;
+	}
+	return false;
+}
