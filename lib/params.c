@@ -524,6 +524,19 @@ parse_preset(const struct param_def *d, const char *v, struct params *p,
 	return 0;
 }
 
+static int
+parse_sig(const struct param_def *d, const char *v, struct params *p,
+    struct err *e)
+{
+	size_t n = strlen(v);
+
+	if (n != 64 || strspn(v, "0123456789abcdefABCDEF") != n)
+		return bad(e, d->name, "expected 64 hex digits (HMAC-SHA256)");
+	for (size_t i = 0; i <= n; i++)
+		p->sig[i] = (char)(v[i] >= 'A' && v[i] <= 'F' ? v[i] + 32 : v[i]);
+	return 0;
+}
+
 static const struct param_def defs[] = {
 	{ "size", P_SIZE, parse_size, false },
 	{ "fit", P_FIT, parse_fit, false },
@@ -544,6 +557,7 @@ static const struct param_def defs[] = {
 	{ "sprite", P_SPRITE, parse_sprite, false },
 	{ "info", P_INFO, parse_info, true },
 	{ "preset", P_PRESET, parse_preset, false },
+	{ "sig", P_SIG, parse_sig, false },
 };
 
 /* One "name[=value]" of n bytes (n > 0) into p. */

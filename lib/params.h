@@ -49,7 +49,7 @@ enum param_bit {
 	P_BLUR = 1u << 9, P_SHARPEN = 1u << 10, P_DPR = 1u << 11,
 	P_ENLARGE = 1u << 12, P_FRAME = 1u << 13,
 	P_T = 1u << 14, P_SEEK = 1u << 15, P_SPRITE = 1u << 16,
-	P_INFO = 1u << 17, P_PRESET = 1u << 18
+	P_INFO = 1u << 17, P_PRESET = 1u << 18, P_SIG = 1u << 19
 };
 
 #define PARAMS_MAX_PRESET	32	/* bytes of a preset name, NUL included */
@@ -79,6 +79,7 @@ struct params {
 	unsigned sprite_cols, sprite_rows;	/* valid if P_SPRITE */
 	bool info;		/* JSON metadata instead of pixels */
 	char preset[PARAMS_MAX_PRESET];	/* valid if P_PRESET: [a-z0-9_-]+ */
+	char sig[65];		/* valid if P_SIG: 64 lowercase hex digits */
 };
 
 /* Sets every field to its default (nothing given). */
@@ -116,6 +117,7 @@ void params_box(const struct params *p, unsigned *w, unsigned *h);
  * Writes the canonical form of p (given parameters in a fixed order, values
  * normalised: "size=300x200&fit=cover") into buf, NUL-terminated. The same
  * request in any parameter order gives the same text (ETag, signatures).
+ * sig is never part of it: it is what a signature signs.
  * Returns the length, or -1 if buf is too small.
  */
 int params_canonical(const struct params *p, char *buf, size_t len);

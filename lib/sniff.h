@@ -25,7 +25,7 @@ enum media_type {
  * How many leading bytes sniff_type() wants: MPEG-TS is recognised by its
  * sync byte repeating every 188 bytes, three times.
  */
-#define SNIFF_BYTES 512
+#define SNIFF_BYTES 1024
 
 /* The type of a file starting with buf[0..len), or MT_UNKNOWN. */
 enum media_type sniff_type(const unsigned char *buf, size_t len);

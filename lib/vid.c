@@ -260,9 +260,9 @@ vid_open(struct vctx *v, const struct vid_job *job, bool want_decoder,
 	if (v->si < 0) {
 		if (!want_decoder)
 			return 0;
-		return err_set(e, ERR_UNDECODABLE,
-		    "no video stream: the file has only %s",
-		    v->fmt->nb_streams ? "audio or data" : "nothing");
+		return err_set(e, ERR_UNDECODABLE, v->fmt->nb_streams ?
+		    "no video stream: the file has only audio or data" :
+		    "no video stream in the file");
 	}
 	v->st = v->fmt->streams[v->si];
 	par = v->st->codecpar;
@@ -296,11 +296,14 @@ vid_open(struct vctx *v, const struct vid_job *job, bool want_decoder,
 	return 0;
 }
 
-/* Seconds to a timestamp of the video stream. */
+/*
+ * Seconds to a timestamp of the video stream, rounded down: the frame on
+ * screen at t started at or before t.
+ */
 static int64_t
 vid_ts(const struct vctx *v, double sec)
 {
-	int64_t ts = llround(sec / av_q2d(v->st->time_base));
+	int64_t ts = (int64_t)floor(sec / av_q2d(v->st->time_base) + 1e-6);
 
 	if (v->st->start_time != AV_NOPTS_VALUE)
 		ts += v->st->start_time;
@@ -319,26 +322,25 @@ vid_frame_step(const struct vctx *v)
 	return av_rescale_q(1, av_inv_q(r), v->st->time_base);
 }
 
+enum { DECODED = 0, TOO_LATE = 1 };
+
 /*
- * Leaves in v->frame the frame shown at sec (SEEK_ACCURATE: the one whose
- * presentation interval holds sec; past the end, the last one) or the
- * keyframe at or before sec (SEEK_KEY).
+ * Decodes forward from wherever the demuxer stands. DECODED: v->frame is
+ * the answer. TOO_LATE: the first frame decoded (left in v->frame) is
+ * already past target, or nothing decoded: the seek landed too late and an
+ * earlier one is needed.
  */
 static int
-vid_frame_at(struct vctx *v, double sec, enum seek_mode mode,
-    unsigned max_frames, struct err *e)
+vid_decode_to(struct vctx *v, int64_t target, enum seek_mode mode,
+    bool scan_keys, unsigned max_frames, struct err *e)
 {
-	int64_t target = vid_ts(v, sec), step = vid_frame_step(v);
+	int64_t step = vid_frame_step(v), last_pts = INT64_MIN;
 	bool have_prev = false, eof = false;
 	unsigned decoded = 0;
 	int rc;
 
-	if (av_seek_frame(v->fmt, v->si, target, AVSEEK_FLAG_BACKWARD) < 0)
-		(void)av_seek_frame(v->fmt, v->si, INT64_MIN, AVSEEK_FLAG_BACKWARD |
-		    AVSEEK_FLAG_ANY);
 	avcodec_flush_buffers(v->dec);
 	av_frame_unref(v->prev);
-
 	for (;;) {
 		if (!eof) {
 			rc = av_read_frame(v->fmt, v->pkt);
@@ -354,11 +356,21 @@ vid_frame_at(struct vctx *v, double sec, enum seek_mode mode,
 				int64_t pd = v->pkt->duration > 0 ?
 				    v->pkt->duration : step;
 
-				v->dec->skip_frame = mode == SEEK_ACCURATE &&
-				    v->pkt->pts != AV_NOPTS_VALUE &&
-				    !(v->pkt->flags & AV_PKT_FLAG_KEY) &&
-				    v->pkt->pts + pd <= target ?
-				    AVDISCARD_NONREF : AVDISCARD_DEFAULT;
+				if (v->pkt->pts != AV_NOPTS_VALUE &&
+				    v->pkt->pts > last_pts)
+					last_pts = v->pkt->pts;
+
+				/* Only keyframes matter when looking for one;
+				 * a non-reference frame that ends before t can
+				 * be neither the answer nor needed by it. */
+				if (mode == SEEK_KEY)
+					v->dec->skip_frame = AVDISCARD_NONKEY;
+				else
+					v->dec->skip_frame =
+					    v->pkt->pts != AV_NOPTS_VALUE &&
+					    !(v->pkt->flags & AV_PKT_FLAG_KEY) &&
+					    v->pkt->pts + pd <= target ?
+					    AVDISCARD_NONREF : AVDISCARD_DEFAULT;
 				rc = avcodec_send_packet(v->dec, v->pkt);
 				av_packet_unref(v->pkt);
 				/* A damaged packet is skipped as players do. */
@@ -373,20 +385,31 @@ vid_frame_at(struct vctx *v, double sec, enum seek_mode mode,
 			int64_t dur = v->frame->pkt_duration > 0 ?
 			    v->frame->pkt_duration : step;
 
-			if (mode == SEEK_KEY)
-				return 0;
-			if (pts != AV_NOPTS_VALUE && pts <= target &&
-			    target < pts + dur)
-				return 0;
-			if (pts != AV_NOPTS_VALUE && pts > target) {
-				/* Overshot: the previous frame was on screen
-				 * at t (or t is before the first frame). */
-				if (have_prev) {
-					av_frame_unref(v->frame);
-					av_frame_move_ref(v->frame, v->prev);
-				}
-				return 0;
+			if (v->frame->flags & AV_FRAME_FLAG_CORRUPT) {
+				av_frame_unref(v->frame);
+				continue;
 			}
+			if (pts == AV_NOPTS_VALUE)
+				pts = have_prev ? v->prev->best_effort_timestamp + step :
+				    target;
+			if (pts > target) {
+				if (!have_prev)
+					return TOO_LATE;
+				/* The previous frame was on screen at t, unless
+				 * frames between were lost (a damaged stretch). */
+				if (mode == SEEK_ACCURATE &&
+				    v->prev->best_effort_timestamp + 2 * step < target)
+					return err_set(e, ERR_UNDECODABLE,
+					    "video does not decode at t: frames "
+					    "are missing there");
+				av_frame_unref(v->frame);
+				av_frame_move_ref(v->frame, v->prev);
+				return DECODED;
+			}
+			if (mode == SEEK_KEY && !scan_keys)
+				return DECODED;
+			if (mode == SEEK_ACCURATE && target < pts + dur)
+				return DECODED;
 			av_frame_unref(v->prev);
 			av_frame_move_ref(v->prev, v->frame);
 			have_prev = true;
@@ -396,16 +419,71 @@ vid_frame_at(struct vctx *v, double sec, enum seek_mode mode,
 				    "keyframe (use seek=key)", max_frames);
 		}
 		if (rc == AVERROR_EOF) {
+			int64_t end = v->duration > 0 ? vid_ts(v, v->duration) :
+			    INT64_MAX;
+
 			if (!have_prev)
+				return TOO_LATE;
+			/* Past the end: the last frame. The stream ending
+			 * before t and before the end its header promised:
+			 * the file was cut short. */
+			if (last_pts != INT64_MIN && last_pts + 3 * step <
+			    (target < end ? target : end))
 				return err_set(e, ERR_UNDECODABLE,
-				    "video does not decode: no frame");
-			/* Past the end: the last frame. */
+				    "video does not decode at t: the file ends "
+				    "early (truncated?)");
 			av_frame_move_ref(v->frame, v->prev);
-			return 0;
+			return DECODED;
 		}
 		if (rc != AVERROR(EAGAIN))
 			return vid_fail(rc, e, "video does not decode");
 	}
+}
+
+/*
+ * Leaves in v->frame the frame shown at sec (SEEK_ACCURATE: the one whose
+ * presentation interval holds sec; past the end, the last one) or the
+ * keyframe at or before sec (SEEK_KEY). The seek goes to the keyframe at
+ * or before sec; containers without an index (MPEG-TS) or a damaged
+ * keyframe can land it later, so it is retried 2, 8 and 32 s earlier and
+ * finally from the start, where a frame after sec means sec is before the
+ * first frame.
+ */
+static int
+vid_frame_at(struct vctx *v, double sec, enum seek_mode mode,
+    unsigned max_frames, struct err *e)
+{
+	static const double back[] = { 0, 2, 8, 32, -1 };
+	int64_t target = vid_ts(v, sec);
+	int64_t start = v->st->start_time != AV_NOPTS_VALUE ?
+	    v->st->start_time : 0;
+	int rc = TOO_LATE;
+
+	for (size_t i = 0; i < sizeof(back) / sizeof(*back); i++) {
+		int64_t at = back[i] < 0 ? start :
+		    target - (int64_t)(back[i] / av_q2d(v->st->time_base));
+
+		if (at <= start && i > 0 && back[i] >= 0)
+			continue;	/* the start comes last, once */
+		if (at < start)
+			at = start;
+		/* The start is byte 0 where the demuxer allows it: a search by
+		 * timestamp (MPEG-TS) may not reach that far back. */
+		if ((back[i] >= 0 || av_seek_frame(v->fmt, -1, 0,
+		    AVSEEK_FLAG_BYTE) < 0) &&
+		    av_seek_frame(v->fmt, v->si, at, AVSEEK_FLAG_BACKWARD) < 0)
+			(void)av_seek_frame(v->fmt, v->si, at,
+			    AVSEEK_FLAG_BACKWARD | AVSEEK_FLAG_ANY);
+		rc = vid_decode_to(v, target, mode, i > 0, max_frames, e);
+		if (rc != TOO_LATE)
+			return rc;
+		if (at == start && back[i] >= 0)
+			break;
+	}
+	/* From the start, the first frame is already past t. */
+	if (v->frame->buf[0] != NULL)
+		return 0;
+	return err_set(e, ERR_UNDECODABLE, "video does not decode: no frame");
 }
 
 /* Width the frame is shown at: non-square pixels stretched. */

@@ -341,10 +341,10 @@ def build(d):
         _run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i", p(name),
               "-frames:v", "1", p(name + ".ref.png")])
 
-    # A real MPEG-TS with a playlist's name: the bytes decide, not the name.
-    shutil.copyfile(p("h264.ts"), p("ts-named.m3u8")) if os.path.exists(p("h264.ts")) else None
-    # The segment the hostile playlists name, inside the root.
     if os.path.exists(p("h264.ts")):
+        # A real MPEG-TS with a playlist's name: the bytes decide, not the name.
+        shutil.copyfile(p("h264.ts"), p("ts-named.m3u8"))
+        # The segment the hostile playlists name, inside the root.
         shutil.copyfile(p("h264.ts"), p("segment.ts"))
 
     _damaged(p)
@@ -413,10 +413,15 @@ def ensure(cache_top=None):
     build/test-videos/ (MEDIAFCGI_VIDEO_CACHE overrides the place)."""
     top = cache_top or os.environ.get("MEDIAFCGI_VIDEO_CACHE") or \
         os.path.join(REPO, "build", "test-videos")
-    d = os.path.join(top, _fingerprint())
+    fp = _fingerprint()
+    d = os.path.join(top, fp)
     mf = os.path.join(d, "manifest.json")
     if not os.path.exists(mf):
         os.makedirs(top, exist_ok=True)
+        # sets made by an older videos.py or ffmpeg are of no more use
+        for old in os.listdir(top):
+            if len(old) == len(fp) and old != fp and all(c in "0123456789abcdef" for c in old):
+                shutil.rmtree(os.path.join(top, old), ignore_errors=True)
         tmp = tempfile.mkdtemp(prefix="build-", dir=top)
         try:
             build(tmp)

@@ -1,0 +1,79 @@
+#include "sign.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+int
+sign_compute(const char *key, const char *path, size_t path_len,
+    const struct params *p, char hex[65])
+{
+	static const char digits[] = "0123456789abcdef";
+	char msg[4096 + PARAMS_MAX_QUERY + 2];
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	struct params q = *p;
+	int n;
+
+	q.given &= ~P_SIG;
+	if (path_len > 4096)
+		return -1;
+	memcpy(msg, path, path_len);
+	msg[path_len] = '?';
+	n = params_canonical(&q, msg + path_len + 1, sizeof(msg) - path_len - 1);
+	if (n < 0)
+		return -1;
+	if (HMAC(EVP_sha256(), key, (int)strlen(key), (unsigned char *)msg,
+	    path_len + 1 + (size_t)n, md, &mdlen) == NULL || mdlen != 32)
+		return -1;
+	for (unsigned i = 0; i < 32; i++) {
+		hex[2 * i] = digits[md[i] >> 4];
+		hex[2 * i + 1] = digits[md[i] & 15];
+	}
+	hex[64] = '\0';
+	return 0;
+}
+
+int
+sign_check(const char *key, const char *path, size_t path_len,
+    const struct params *p, struct err *e)
+{
+	char want[65];
+
+	if (!(p->given & P_SIG))
+		return err_set(e, ERR_FORBIDDEN, "sig: this server needs signed URLs");
+	if (sign_compute(key, path, path_len, p, want) < 0)
+		return err_set(e, ERR_FORBIDDEN, "sig: the URL cannot be signed");
+	if (CRYPTO_memcmp(want, p->sig, 64) != 0)
+		return err_set(e, ERR_FORBIDDEN, "sig: does not match the URL");
+	return 0;
+}
+
+int
+sign_url(const char *key, const char *url, char *out, size_t len,
+    struct err *e)
+{
+	size_t pl = strcspn(url, "?#");
+	const char *q = url[pl] == '?' ? url + pl + 1 : NULL;
+	char hex[65], canon[PARAMS_MAX_QUERY + 1];
+	struct params p;
+	int rc, n;
+
+	if (url[0] != '/')
+		return err_set(e, ERR_BAD_PARAM,
+		    "give the URL's path and query: /photos/a.jpg?size=300x200");
+	params_init(&p);
+	if ((rc = params_parse(q, &p, e)) < 0)
+		return rc;
+	p.given &= ~P_SIG;
+	if (sign_compute(key, url, pl, &p, hex) < 0 ||
+	    (n = params_canonical(&p, canon, sizeof(canon))) < 0)
+		return err_set(e, ERR_BAD_PARAM, "URL too long to sign");
+	if (snprintf(out, len, "%.*s?%s%ssig=%s", (int)pl, url, canon,
+	    n > 0 ? "&" : "", hex) >= (int)len)
+		return err_set(e, ERR_BAD_PARAM, "URL too long to sign");
+	return 0;
+}
