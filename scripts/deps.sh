@@ -12,13 +12,17 @@ set -euo pipefail
 # build: compiler, the libraries (pkg-config names them in the Makefile)
 # tests: the web servers, pytest + Pillow, and the tools that make fixtures
 # (gm, ffmpeg, heif-enc, avifenc, cjxl) and read metrics (prometheus_client)
+# deployment tests: Apache (mod_proxy_fcgi, mod_fcgid); make deb: debhelper,
+# lintian; make package-test: systemd (systemd-analyze verify)
 PKGS="gcc make pkg-config
   libgraphicsmagick1-dev libfcgi-dev libinih-dev libcmocka-dev libssl-dev
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
   liblcms2-dev libwebp-dev
   nginx lighttpd spawn-fcgi
   python3-pytest python3-pil python3-prometheus-client graphicsmagick
-  wrk curl ffmpeg libheif-examples libavif-bin libjxl-tools"
+  wrk curl ffmpeg libheif-examples libavif-bin libjxl-tools
+  apache2 libapache2-mod-fcgid
+  debhelper lintian fakeroot dpkg-dev systemd"
 
 say() { printf '[deps] %s\n' "$*"; }
 
@@ -74,14 +78,16 @@ if [ -n "$missing" ]; then
         exit 1
     fi
     [ "$own_policy" = 1 ] && $SUDO rm -f "$policy"
-    for s in nginx lighttpd; do
+    for s in nginx lighttpd apache2; do
         case " $missing " in *" $s "*) stop_service "$s" ;; esac
     done
 fi
 
-# A system nginx/lighttpd started earlier (or by hand) may still be running.
-for s in nginx lighttpd; do
-    if [ -f "/run/$s.pid" ] && kill -0 "$(cat "/run/$s.pid" 2>/dev/null)" 2>/dev/null; then
+# A system nginx/lighttpd/apache2 started earlier (or by hand) may still be running.
+for s in nginx lighttpd apache2; do
+    pidfile="/run/$s.pid"
+    [ "$s" = apache2 ] && pidfile=/run/apache2/apache2.pid
+    if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile" 2>/dev/null)" 2>/dev/null; then
         stop_service "$s"
     fi
 done

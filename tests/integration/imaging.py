@@ -332,3 +332,60 @@ def region_quadrant_shares(sw, sh, region):
         (ya, yb), (xa, xb) = spans_y[q[0]], spans_x[q[1]]
         out[q] = overlap(x0, x0 + w, xa, xb) * overlap(y0, y0 + h, ya, yb) / (w * h)
     return out
+
+
+# ------------------------------------------------------------------ colour profiles
+
+def make_wide_gamut_icc(description="mediafcgi test wide-gamut RGB (Adobe RGB primaries)"):
+    """The bytes of an ICC profile that is not sRGB: Adobe RGB (1998)
+    primaries, D65 white, gamma 2.2, built by the system's lcms2 (the
+    library Pillow's ImageCms uses) through ctypes, so no profile file or
+    extra package is needed. Its description does not say sRGB."""
+    import ctypes
+    import ctypes.util
+
+    class XyY(ctypes.Structure):
+        _fields_ = [("x", ctypes.c_double), ("y", ctypes.c_double), ("Y", ctypes.c_double)]
+
+    class XyYTriple(ctypes.Structure):
+        _fields_ = [("red", XyY), ("green", XyY), ("blue", XyY)]
+
+    lib = ctypes.CDLL(ctypes.util.find_library("lcms2") or "liblcms2.so.2")
+    vp = ctypes.c_void_p
+    lib.cmsBuildGamma.restype = vp
+    lib.cmsBuildGamma.argtypes = [vp, ctypes.c_double]
+    lib.cmsCreateRGBProfile.restype = vp
+    lib.cmsCreateRGBProfile.argtypes = [ctypes.POINTER(XyY), ctypes.POINTER(XyYTriple), vp * 3]
+    lib.cmsMLUalloc.restype = vp
+    lib.cmsMLUalloc.argtypes = [vp, ctypes.c_uint32]
+    lib.cmsMLUsetASCII.argtypes = [vp, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p]
+    lib.cmsWriteTag.argtypes = [vp, ctypes.c_uint32, vp]
+    lib.cmsSaveProfileToMem.argtypes = [vp, vp, ctypes.POINTER(ctypes.c_uint32)]
+    lib.cmsMLUfree.argtypes = [vp]
+    lib.cmsCloseProfile.argtypes = [vp]
+    lib.cmsFreeToneCurve.argtypes = [vp]
+
+    white = XyY(0.3127, 0.3290, 1.0)
+    primaries = XyYTriple(XyY(0.64, 0.33, 1.0), XyY(0.21, 0.71, 1.0), XyY(0.15, 0.06, 1.0))
+    gamma = lib.cmsBuildGamma(None, 2.2)
+    prof = lib.cmsCreateRGBProfile(ctypes.byref(white), ctypes.byref(primaries),
+                                   (vp * 3)(gamma, gamma, gamma))
+    mlu = lib.cmsMLUalloc(None, 1)
+    try:
+        if not prof or not mlu:
+            raise RuntimeError("lcms2 could not build the profile")
+        lib.cmsMLUsetASCII(mlu, b"en", b"US", description.encode("ascii"))
+        lib.cmsWriteTag(prof, 0x64657363, mlu)          # 'desc'
+        n = ctypes.c_uint32(0)
+        if not lib.cmsSaveProfileToMem(prof, None, ctypes.byref(n)):
+            raise RuntimeError("lcms2 could not size the profile")
+        buf = ctypes.create_string_buffer(n.value)
+        if not lib.cmsSaveProfileToMem(prof, buf, ctypes.byref(n)):
+            raise RuntimeError("lcms2 could not save the profile")
+        return buf.raw[:n.value]
+    finally:
+        if mlu:
+            lib.cmsMLUfree(mlu)
+        if prof:
+            lib.cmsCloseProfile(prof)
+        lib.cmsFreeToneCurve(gamma)
