@@ -56,6 +56,10 @@ config_cleanup(struct config *c)
 	free(c->status_path);
 	free(c->health_path);
 	free(c->status_allow);
+	if (c->signing_key != NULL) {
+		explicit_bzero(c->signing_key, strlen(c->signing_key));
+		free(c->signing_key);
+	}
 	free(c->root);
 	free(c->mount);
 	free(c->cache_control);
@@ -315,6 +319,16 @@ config_set(struct config *c, const char *section, const char *key,
 			return set_uint(&c->analyze_duration, v, 1, 3600, key, why, len);
 		if (strcmp(key, "max_decode_frames") == 0)
 			return set_uint(&c->max_decode_frames, v, 1, 1000000, key, why, len);
+	} else if (strcmp(section, "security") == 0) {
+		if (strcmp(key, "signing_key") == 0) {
+			if (strlen(v) < 16) {
+				snprintf(why, len, "signing_key: at least 16 characters");
+				return -1;
+			}
+			return set_str(&c->signing_key, v, why, len);
+		}
+		if (strcmp(key, "presets_only") == 0)
+			return set_bool(&c->presets_only, v, key, why, len);
 	} else {
 		snprintf(why, len, "unknown section [%.60s]", section);
 		return -1;

@@ -42,6 +42,9 @@ struct config {
 	unsigned long long probe_size;	/* bytes libav may read to probe */
 	unsigned analyze_duration;	/* seconds of stream libav may analyse */
 	unsigned max_decode_frames;	/* frames from a keyframe to a still */
+	/* [security] */
+	char *signing_key;	/* HMAC-SHA256 key; NULL = URLs need no sig */
+	bool presets_only;	/* answer only preset= requests */
 	/* [preset NAME]: name and its parameters as a query string */
 	struct preset {
 		char *name, *query;

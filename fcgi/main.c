@@ -13,6 +13,7 @@
 #include "listen.h"
 #include "log.h"
 #include "master.h"
+#include "sign.h"
 
 static void
 usage(FILE *f)
@@ -20,6 +21,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: mediafcgi [--config FILE] [--listen unix:PATH|HOST:PORT] [--root DIR]\n"
 	    "                 [--workers N] [--foreground] [--test-config] [--version] [--help]\n"
+	    "       mediafcgi --config FILE --sign /path?query    print the URL signed\n"
 	    "\n"
 	    "A FastCGI responder that answers image requests in-process.\n"
 	    "Without --listen it serves the listening socket inherited as fd 0\n"
@@ -67,15 +69,16 @@ main(int argc, char **argv)
 		{ "test-config", no_argument, NULL, 't' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "sign", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct master_flags flags = { 0 };
 	struct config *cfg = NULL;
-	const char *config_path = NULL;
+	const char *config_path = NULL, *sign = NULL;
 	char why[512];
 	int foreground = 0, test_only = 0, ch, fd, code = 1;
 
-	while ((ch = getopt_long(argc, argv, "c:l:r:w:fth", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:l:r:w:fths:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': config_path = optarg; break;
 		case 'l': flags.listen = optarg; break;
@@ -97,6 +100,7 @@ main(int argc, char **argv)
 		case 't': test_only = 1; break;
 		case 'V': printf("mediafcgi %s\n", MF_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
+		case 's': sign = optarg; break;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -108,6 +112,23 @@ main(int argc, char **argv)
 	if ((cfg = calloc(1, sizeof(*cfg))) == NULL)
 		return 1;
 	config_init(cfg);
+	if (sign != NULL) {
+		char url[8192];
+		struct err e;
+
+		err_init(&e);
+		if (config_path && config_load(cfg, config_path, why, sizeof(why)) < 0) {
+			fprintf(stderr, "mediafcgi: %s\n", why);
+		} else if (cfg->signing_key == NULL) {
+			fprintf(stderr, "mediafcgi: --sign: no [security] signing_key in the config\n");
+		} else if (sign_url(cfg->signing_key, sign, url, sizeof(url), &e) < 0) {
+			fprintf(stderr, "mediafcgi: --sign: %s\n", e.msg);
+		} else {
+			printf("%s\n", url);
+			code = 0;
+		}
+		goto out;
+	}
 	if ((config_path && config_load(cfg, config_path, why, sizeof(why)) < 0) ||
 	    master_apply_flags(cfg, &flags, why, sizeof(why)) < 0 ||
 	    config_validate(cfg, why, sizeof(why)) < 0) {

@@ -12,6 +12,7 @@
 #include "img.h"
 #include "params.h"
 #include "path.h"
+#include "sign.h"
 #include "sniff.h"
 #include "status.h"
 #include "vid.h"
@@ -178,6 +179,15 @@ route_params(const struct config *cfg, const struct request *req,
 	params_init(p);
 	if ((rc = params_parse(query, p, e)) < 0)
 		return rc;
+	/* What the client asked, as signed: before any preset is applied. */
+	if (cfg->signing_key != NULL &&
+	    (rc = sign_check(cfg->signing_key, req->uri,
+	    strcspn(req->uri, "?#"), p, e)) < 0)
+		return rc;
+	if (cfg->presets_only &&
+	    (!(p->given & P_PRESET) || (p->given & ~(P_PRESET | P_SIG))))
+		return err_set(e, ERR_FORBIDDEN,
+		    "preset: this server answers only preset= requests");
 	if (p->given & P_PRESET) {
 		if ((pq = config_preset(cfg, p->preset)) == NULL)
 			return err_set(e, ERR_BAD_PARAM,
