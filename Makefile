@@ -35,7 +35,7 @@ FCGI_OBJ := $(FCGI_SRC:%.c=$(B)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all deps check unit integration run bench clean
+.PHONY: all deps check unit integration run bench clean fuzz fuzz-build
 all: $(B)/mediafcgi
 
 $(B)/%.o: %.c
@@ -50,6 +50,33 @@ $(B)/tests/%: $(B)/tests/unit/%.o $(FCGI_OBJ) $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs $(TEST_PKGS))
 
+# libFuzzer targets (clang): the query parser, the path resolver, and the
+# image and video pipelines, each on lib/ built with coverage and ASan/UBSan.
+FUZZ_B      := build/fuzz
+FUZZ_CC     ?= clang
+FUZZ_TIME   ?= 30
+FUZZ_CFLAGS := -std=c11 -g -O1 -fno-omit-frame-pointer \
+               -fsanitize=fuzzer-no-link,address,undefined
+FUZZ_LIB    := $(LIB_SRC:%.c=$(FUZZ_B)/%.o)
+FUZZ_BINS   := $(addprefix $(FUZZ_B)/fuzz_,params path image video)
+
+$(FUZZ_B)/lib/%.o: lib/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) $(shell pkg-config --cflags $(PKGS)) -c -o $@ $<
+
+$(FUZZ_B)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+$(FUZZ_B)/fuzz_image: tests/fuzz/fuzz_media.c $(FUZZ_LIB)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+$(FUZZ_B)/fuzz_video: tests/fuzz/fuzz_media.c $(FUZZ_LIB)
+	$(FUZZ_CC) $(CPPFLAGS) -DFUZZ_VIDEO $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: deps
+	$(MAKE) fuzz-build
+	scripts/fuzz.sh $(FUZZ_TIME)
+
 deps:
 	@scripts/deps.sh
 
@@ -59,9 +86,15 @@ unit: $(UNIT_BIN)
 integration: $(B)/mediafcgi
 	MEDIAFCGI_BIN=$(abspath $(B)/mediafcgi) $(PYTHON) -m pytest -q tests/integration
 
+# SAN=1: unit and integration tests under ASan/UBSan; the plain run also
+# fuzzes each target for FUZZ_TIME seconds (the fuzzers carry ASan/UBSan).
 check: deps
 	$(MAKE) all unit
 	$(MAKE) integration
+ifneq ($(SAN),1)
+	$(MAKE) fuzz-build
+	scripts/fuzz.sh $(FUZZ_TIME)
+endif
 
 run: deps
 	$(MAKE) all
@@ -70,6 +103,49 @@ run: deps
 bench: deps
 	$(MAKE) all
 	scripts/bench.sh
+
+# make install: the binary and the manual pages, under DESTDIR and PREFIX
+# (the Debian package installs with PREFIX=/usr; config and units are its).
+PREFIX   ?= /usr/local
+SBINDIR  ?= $(PREFIX)/sbin
+MANDIR   ?= $(PREFIX)/share/man
+
+# make deb: dpkg-buildpackage -b on a copy of the tree in a temp dir (the
+# package build never touches build/ or debian/ here), then lintian, which
+# must find no error and no warning. The .deb (and its -dbgsym, .buildinfo,
+# .changes) land in build/deb/. make package-test installs it, runs it
+# behind nginx, purges it (tests/package/run.sh).
+DEB_DIR    := build/deb
+DEB_ARCH    = $(shell dpkg-architecture -qDEB_HOST_ARCH)
+DEB         = $(DEB_DIR)/mediafcgi_$(VERSION)_$(DEB_ARCH).deb
+DEB_INPUTS  = Makefile README.md $(shell find fcgi lib tests/unit debian examples -type f)
+
+.PHONY: install deb package-test
+install: $(B)/mediafcgi
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 0755 $(B)/mediafcgi $(DESTDIR)$(SBINDIR)/mediafcgi
+	install -m 0644 debian/man/mediafcgi.conf.5 $(DESTDIR)$(MANDIR)/man5/mediafcgi.conf.5
+	install -m 0644 debian/man/mediafcgi.8 $(DESTDIR)$(MANDIR)/man8/mediafcgi.8
+
+deb: deps
+	$(MAKE) $(DEB)
+
+$(DEB): $(DEB_INPUTS)
+	@v=$$(dpkg-parsechangelog -S Version); [ "$$v" = "$(VERSION)" ] || \
+	    { echo "debian/changelog is at $$v, the Makefile at $(VERSION)" >&2; exit 1; }
+	set -e; t=$$(mktemp -d /tmp/mediafcgi-deb.XXXXXX); trap 'rm -rf "$$t"' EXIT; \
+	mkdir "$$t/mediafcgi-$(VERSION)"; \
+	tar -c --exclude=./build --exclude=./.git --exclude=__pycache__ \
+	    --exclude=.pytest_cache -f - . | tar -x -C "$$t/mediafcgi-$(VERSION)"; \
+	(cd "$$t/mediafcgi-$(VERSION)" && dpkg-buildpackage -b -us -uc); \
+	rm -rf $(DEB_DIR); mkdir -p $(DEB_DIR); \
+	mv "$$t"/*.deb "$$t"/*.buildinfo "$$t"/*.changes $(DEB_DIR)/
+	lintian --fail-on error,warning --info --display-experimental \
+	    $(DEB_DIR)/mediafcgi_$(VERSION)_$(DEB_ARCH).changes
+	@echo "built $(DEB)"
+
+package-test: deb
+	tests/package/run.sh $(DEB)
 
 clean:
 	rm -rf build

@@ -411,6 +411,8 @@ img_read(const struct img_job *job, const void *data, Image **out,
 		(void)CloneString(&ii->size, hint);
 	}
 
+	/* A ping's warnings would hide the decode's own: start clean. */
+	DestroyExceptionInfo(ex);
 	GetExceptionInfo(ex);
 	im = BlobToImage(ii, data, (size_t)job->size, ex);
 	if (im == NULL || img_warning_fatal(ex)) {
