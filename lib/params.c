@@ -306,12 +306,11 @@ static int
 parse_flip(const struct param_def *d, const char *v, struct params *p,
     struct err *e)
 {
-	if (strcmp(v, "h") == 0)
-		p->flip_h = true;
-	else if (strcmp(v, "v") == 0)
-		p->flip_v = true;
-	else
+	/* Both set, so a query's flip replaces a preset's. */
+	if (strcmp(v, "h") != 0 && strcmp(v, "v") != 0)
 		return bad(e, d->name, "expected h or v");
+	p->flip_h = v[0] == 'h';
+	p->flip_v = v[0] == 'v';
 	return 0;
 }
 
