@@ -17,6 +17,7 @@
 #include <ini.h>
 
 #include "params.h"
+#include "program.h"
 
 /* State of one ini_parse() run: the target and the first reason to refuse. */
 struct load_ctx {
@@ -32,7 +33,7 @@ config_init(struct config *c)
 	c->max_requests = 0;
 	c->request_timeout = 60;
 	c->max_streams = 16;
-	c->quality = 80;
+	c->quality = 75;	/* as GraphicsMagick and Pillow: the size the issue measures against */
 	c->max_file_size = 200ull << 20;
 	c->max_source_pixels = 100000000ull;	/* 100 MP */
 	c->max_output_pixels = 25000000ull;	/* 25 MP */
@@ -69,6 +70,7 @@ config_cleanup(struct config *c)
 		free(c->presets[i].query);
 	}
 	free(c->presets);
+	program_config_free(c);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -250,6 +252,8 @@ config_set(struct config *c, const char *section, const char *key,
 {
 	if (strncmp(section, "preset ", 7) == 0)
 		return set_preset(c, section + 7, key, v, why, len);
+	if (strncmp(section, "program ", 8) == 0)
+		return program_config_set(c, section + 8, key, v, why, len);
 	if (strcmp(section, "server") == 0) {
 		if (strcmp(key, "listen") == 0) {
 			if (strncmp(v, "unix:/", 6) != 0 && strchr(v, ':') == NULL) {
@@ -415,6 +419,14 @@ config_validate(struct config *c, char *errbuf, size_t len)
 		snprintf(errbuf, len, "%s: refusing to run workers as root: set "
 		    "[server] user = NAME, or allow_root = yes", where);
 		return -1;
+	}
+	{
+		char why[300];
+
+		if (program_config_validate(c, why, sizeof(why)) < 0) {
+			snprintf(errbuf, len, "%s: %s", where, why);
+			return -1;
+		}
 	}
 	if (c->workers == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);

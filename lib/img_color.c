@@ -60,7 +60,7 @@ img_to_srgb(Image **im, ExceptionInfo *ex, struct err *e)
 	    srgb_icc != NULL) {
 		/* Adding an ICC profile to an image that has one transforms
 		 * its pixels from the old to the new. */
-		if (ProfileImage(*im, "ICM", srgb_icc, srgb_len, MagickFalse) ==
+		if (ProfileImage(*im, "ICM", srgb_icc, srgb_len, MagickTrue) ==
 		    MagickFail)
 			return img_fail(&(*im)->exception, e, "colour profile");
 	}

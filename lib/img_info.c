@@ -9,6 +9,43 @@
 
 #include "json.h"
 
+/*
+ * Whether the source has an alpha channel. A ping does not say for most
+ * coders, so unless PNG's header does, the first frame is read (within the
+ * source pixel limit, as for a thumbnail). JPEG never has one.
+ */
+static bool
+has_alpha(const struct img_job *job, const void *data, const Image *ping)
+{
+	const ImageAttribute *a = GetImageAttribute(ping, "png:IHDR.color-type-orig");
+	ExceptionInfo ex;
+	ImageInfo *ii;
+	Image *im;
+	bool alpha;
+
+	if (ping->matte || job->type == MT_JPEG)
+		return ping->matte;
+	if (a != NULL && a->value != NULL && (strcmp(a->value, "4") == 0 ||
+	    strcmp(a->value, "6") == 0))
+		return true;
+	if (job->limits.max_source_pixels &&
+	    (unsigned long long)ping->columns * ping->rows >
+	    job->limits.max_source_pixels)
+		return false;
+	GetExceptionInfo(&ex);
+	ii = CloneImageInfo(NULL);
+	snprintf(ii->magick, sizeof(ii->magick), "%s", sniff_coder(job->type));
+	ii->subimage = 0;
+	ii->subrange = 1;
+	im = BlobToImage(ii, data, (size_t)job->size, &ex);
+	alpha = im != NULL && im->matte;
+	if (im != NULL)
+		DestroyImageList(im);
+	DestroyImageInfo(ii);
+	DestroyExceptionInfo(&ex);
+	return alpha;
+}
+
 static const char *
 colorspace_name(const Image *im)
 {
@@ -72,7 +109,7 @@ img_info(const struct img_job *job, struct sink *out, struct err *e)
 	    orient >= 5 ? im->rows : im->columns,
 	    orient >= 5 ? im->columns : im->rows,
 	    (unsigned long)GetImageListLength(im), orient,
-	    im->matte ? "true" : "false");
+	    has_alpha(job, map, im) ? "true" : "false");
 	json_str(&m, colorspace_name(im));
 	json_raw(&m, ", \"icc\": %s, \"size\": %lld}\n",
 	    icc ? "true" : "false", (long long)job->size);

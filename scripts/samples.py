@@ -6,16 +6,23 @@ samples.py - sample media and a demo page for `make run`.
 
 Draws a few pictures with Pillow (nothing downloaded, nothing copied): JPEGs
 of different sizes and shapes, a PNG with transparency, an animated GIF, a
-WebP and a JPEG stored sideways with an EXIF Orientation tag; then writes
-docroot/index.html with example thumbnails of them in <img> tags, each
-labelled with its URL: sizes, every fit mode, gravity, formats, quality,
-EXIF orientation, and a few error answers.
+WebP, a JPEG stored sideways with an EXIF Orientation tag and one with a
+subject off-centre; and, when ffmpeg is installed, an 8 s 640x360 H.264
+sample video (ffmpeg's testsrc2 with a red square moving across it). Then
+writes docroot/index.html, a contact sheet of live answers in a grid, each
+labelled with its URL: sizes, every fit mode, every gravity (smart too),
+crop, rotate and flip, filters and dpr, formats (format=auto included),
+animation (GIF to GIF and to animated WebP), quality, EXIF orientation,
+video posters, a storyboard sprite and its WebVTT, and a few error answers.
 """
 
 import argparse
 import html
 import math
 import os
+import random
+import shutil
+import subprocess
 import sys
 
 from PIL import Image, ImageDraw, ImageFont
@@ -168,6 +175,54 @@ def upright_arrow(w=900, h=600):
     return im
 
 
+def off_centre_subject(w=1600, h=900):
+    """A hot-air balloon near the right edge of a plain sky: fit=cover with
+    gravity=center cuts it off, gravity=smart keeps it."""
+    im = vgradient(w, h, (150, 195, 235), (205, 225, 245))
+    d = ImageDraw.Draw(im)
+    cx, cy, r = int(w * 0.82), int(h * 0.42), int(h * 0.2)
+    rnd = random.Random(4)
+    stripes = [(220, 40, 40), (250, 200, 30), (40, 120, 220), (40, 170, 80), (240, 120, 30)]
+    for i in range(5):                             # vertical stripes, outside in
+        k = 1 - i / 5
+        d.ellipse([cx - r * k, cy - r, cx + r * k, cy + r], fill=stripes[i])
+    d.polygon([(cx - r * 0.7, cy + r * 0.7), (cx + r * 0.7, cy + r * 0.7),
+               (cx + r * 0.25, cy + r * 1.25), (cx - r * 0.25, cy + r * 1.25)],
+              fill=(120, 60, 30))
+    d.rectangle([cx - r * 0.22, cy + r * 1.25, cx + r * 0.22, cy + r * 1.55], fill=(90, 50, 20))
+    for _ in range(200):                           # basket weave and rigging detail
+        x = cx + rnd.uniform(-r * 0.2, r * 0.2)
+        y = cy + rnd.uniform(r * 1.27, r * 1.53)
+        d.point((x, y), fill=(40, 20, 10))
+    d.rectangle([0, h - 40, w, h], fill=(100, 150, 90))
+    label(d, (30, 20), "subject.jpg: the subject is on the right", h // 22, fill=(30, 30, 60))
+    return im
+
+
+def sample_video(path, seconds=8):
+    """ffmpeg's testsrc2 (moving colour bars, a clock) with a red square
+    crossing it, 640x360, H.264, a keyframe every second. False (and a
+    note) when ffmpeg is not installed or fails."""
+    if shutil.which("ffmpeg") is None:
+        print("samples: ffmpeg is not installed: no sample video (scripts/deps.sh installs it)")
+        return False
+    argv = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
+            "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=%d" % seconds,
+            "-f", "lavfi", "-i", "color=c=0xff3030:size=64x64:rate=25:duration=%d" % seconds,
+            "-filter_complex", "[0][1]overlay=x='mod(t*150,576)':y='148+100*sin(t*2)':shortest=1",
+            "-c:v", "libx264", "-preset", "veryfast", "-crf", "26", "-pix_fmt", "yuv420p",
+            "-g", "25", "-movflags", "+faststart", "-an", path]
+    r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if r.returncode != 0:
+        print("samples: ffmpeg failed, no sample video:\n%s" % r.stdout.decode(errors="replace"))
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        return False
+    return True
+
+
 def write_media(media):
     os.makedirs(media, exist_ok=True)
     p = lambda name: os.path.join(media, name)  # noqa: E731
@@ -187,10 +242,18 @@ def write_media(media):
     exif[0x010F] = "samples.py"
     upright_arrow().transpose(Image.Transpose.ROTATE_90).save(
         p("exif-rotated.jpg"), "JPEG", quality=90, exif=exif.tobytes())
+    off_centre_subject().save(p("subject.jpg"), "JPEG", quality=90)
+    return {"video": sample_video(p("sample.mp4"))}
 
 
 # ------------------------------------------------------------------ the page
 
+AUTO_NOTE = ("format=auto: WebP when the browser's Accept header allows it (most do), "
+             "else the source's format; the answer carries Vary: Accept, so what you see "
+             "depends on your browser")
+
+# Each section: (title, note, items[, links]). An item is a query on a file
+# ("name?params") or (query, note); links are (query, text) shown as links.
 SECTIONS = [
     ("Sizes (fit=inside, the default)", "size is a box; the picture fits inside it, aspect kept.", [
         "landscape.jpg?size=100x100", "landscape.jpg?size=200x200", "landscape.jpg?size=300x300",
@@ -209,17 +272,47 @@ SECTIONS = [
     ("Gravity (fit=cover, 160x160 of a panorama)", "Which part cover keeps.", [
         "panorama.jpg?size=160x160&fit=cover&gravity=" + g
         for g in ("northwest", "north", "northeast", "west", "center", "east",
-                  "southwest", "south", "southeast")
+                  "southwest", "south", "southeast", "smart")
     ]),
     ("Gravity on a wide box (fit=cover, 300x80 of a portrait)", "", [
-        "portrait.jpg?size=300x80&fit=cover&gravity=" + g for g in ("north", "center", "south")
+        "portrait.jpg?size=300x80&fit=cover&gravity=" + g
+        for g in ("north", "center", "south", "smart")
+    ]),
+    ("gravity=smart", "The busiest, most colourful part is kept: the balloon sits near the "
+     "right edge of a plain sky, so center cuts it off and smart keeps it.", [
+        ("subject.jpg?size=240x240&fit=cover", "gravity=center (the default)"),
+        ("subject.jpg?size=240x240&fit=cover&gravity=smart", "gravity=smart"),
+        "subject.jpg?size=160x240&fit=cover&gravity=smart",
+        "subject.jpg?size=320x",
+    ]),
+    ("Crop, rotate, flip", "crop cuts from the upright source before fitting; rotate turns "
+     "clockwise (the box is the output's box); flip mirrors after rotate.", [
+        "landscape.jpg?crop=1500,80,800,600&size=200x",
+        "landscape.jpg?size=200x200", "landscape.jpg?size=200x200&rotate=90",
+        "landscape.jpg?size=200x200&rotate=180", "landscape.jpg?size=200x200&rotate=270",
+        "landscape.jpg?size=200x200&flip=h", "landscape.jpg?size=200x200&flip=v",
+        "landscape.jpg?size=200x200&rotate=90&flip=h",
+    ]),
+    ("Filters and dpr", "blur and sharpen take a sigma (0.3..50); dpr multiplies size "
+     "(the 2x answer is shown at its real pixel size).", [
+        "square.jpg?size=160x160", "square.jpg?size=160x160&blur=2",
+        "square.jpg?size=160x160&sharpen=1.5", "square.jpg?size=160x160&dpr=2",
     ]),
     ("Formats", "The same PNG with transparency as each output format (the chequerboard "
      "shows through where it is transparent; JPEG has none: flattened on bg).", [
         "logo.png?size=240x160", "logo.png?size=240x160&format=png",
         "logo.png?size=240x160&format=webp", "logo.png?size=240x160&format=gif",
         "logo.png?size=240x160&format=jpeg", "logo.png?size=240x160&format=jpeg&bg=ffe0a0",
-        "anim.gif?size=160x", "small.webp?size=200x", "square.jpg?size=160x160&format=webp",
+        ("logo.png?size=240x160&format=auto", AUTO_NOTE),
+        ("square.jpg?size=160x160&format=auto", AUTO_NOTE),
+        "small.webp?size=200x", "square.jpg?size=160x160&format=webp",
+    ]),
+    ("Animation", "An animated GIF stays animated: every frame is resized (and its timing "
+     "kept), as GIF or as an animated WebP; frame= picks one frame.", [
+        ("anim.gif?size=160x", "animated GIF, resized"),
+        ("anim.gif?size=160x&format=webp", "animated GIF to animated WebP"),
+        ("anim.gif?size=160x&frame=5&format=png", "frame 5 only"),
+        "anim.gif",
     ]),
     ("Quality", "q=1..100 (default 80).", [
         "landscape.jpg?size=300x200&q=5", "landscape.jpg?size=300x200&q=30",
@@ -236,9 +329,25 @@ SECTIONS = [
     ]),
 ]
 
+# Shown when the sample video could be made (ffmpeg installed).
+VIDEO_SECTION = (
+    "Video", "sample.mp4: 8 s of ffmpeg's testsrc2, 640x360 H.264, with a red square moving "
+    "across it. A still is output like an image; a sprite is a storyboard of frames evenly "
+    "spaced over the duration, and its WebVTT points into it for scrub-bar previews.", [
+        ("sample.mp4?t=2&size=320x180", "poster at t=2 s"),
+        ("sample.mp4?t=6.5&size=320x180&fit=cover&format=webp", "t=6.5 s as WebP"),
+        ("sample.mp4?size=320x180", "t=auto (the default)"),
+        ("sample.mp4?sprite=4x3&size=160x90", "storyboard: 4x3 tiles of 160x90"),
+    ], [
+        ("sample.mp4?sprite=4x3&size=160x90&format=vtt", "the sprite's WebVTT cues"),
+        ("sample.mp4?info", "info (JSON)"),
+        ("sample.mp4", "the original"),
+    ])
+
 ERRORS = [
     "landscape.jpg?size=abc", "landscape.jpg?size=100x100&size=200x200", "landscape.jpg?q=0",
-    "landscape.jpg?fit=bogus", "landscape.jpg?foo=1", "missing.jpg", "sub/%2e%2e/landscape.jpg",
+    "landscape.jpg?fit=bogus", "landscape.jpg?foo=1", "landscape.jpg?gravity=smartest",
+    "anim.gif?frame=99", "landscape.jpg?preset=nope", "missing.jpg", "sub/%2e%2e/landscape.jpg",
 ]
 
 PAGE = """<!doctype html>
@@ -247,12 +356,18 @@ PAGE = """<!doctype html>
 <style>
 body {{ font: 15px/1.4 system-ui, sans-serif; margin: 2em; color: #222; }}
 h2 {{ margin-top: 2em; border-bottom: 1px solid #ccc; }}
-.row {{ display: flex; flex-wrap: wrap; gap: 18px; align-items: flex-start; }}
-figure {{ margin: 0; max-width: 340px; }}
+.grid {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(220px, 1fr));
+  gap: 22px 18px; align-items: start; }}
+.grid .wide2 {{ grid-column: span 2; }}
+.grid .wide3 {{ grid-column: span 3; }}
+figure {{ margin: 0; overflow-x: auto; }}
 figure .box {{ display: inline-block; outline: 1px dashed #999;
   background: repeating-conic-gradient(#ddd 0 25%, #fff 0 50%) 0 0 / 16px 16px; }}
 figure img {{ display: block; }}
+figcaption {{ margin-top: 4px; }}
 figcaption code {{ font-size: 12px; word-break: break-all; }}
+figcaption .note {{ display: block; font-size: 12px; color: #666; }}
+ul.links code {{ font-size: 13px; }}
 </style></head><body>
 <h1>mediafcgi samples</h1>
 <p>Each picture below is a live answer of mediafcgi behind the web server
@@ -266,27 +381,64 @@ figcaption code {{ font-size: 12px; word-break: break-all; }}
 """
 
 
-def page(mount):
+def query_params(q):
+    return dict(kv.partition("=")[::2] for kv in q.partition("?")[2].split("&") if kv)
+
+
+def shown_width(q):
+    """Roughly how wide the answer is drawn, to let wide ones span columns."""
+    qp = query_params(q)
+    w = qp.get("size", "").partition("x")[0]
+    w = int(w) if w.isdigit() else 0
+    if qp.get("rotate") in ("90", "270"):
+        w = int(qp.get("size", "x").partition("x")[2] or w or 0)
+    if "sprite" in qp:
+        w *= int(qp["sprite"].partition("x")[0])
+    try:
+        w = int(w * float(qp.get("dpr", "1")))
+    except ValueError:
+        pass
+    return w
+
+
+def figure(url, q, note):
+    box = ""
+    size = query_params(q).get("size", "")
+    w, _, h = size.partition("x")
+    if w and h and "fit=" in q:
+        box = ' style="width:%spx;height:%spx"' % (w, h)
+    width = shown_width(q)
+    cls = ' class="wide3"' if width > 520 else ' class="wide2"' if width > 260 else ""
+    u = html.escape(url(q))
+    note = '<span class="note">%s</span>' % html.escape(note) if note else ""
+    return ('<figure%s><a href="%s"><span class="box"%s><img src="%s" alt=""></span></a>'
+            '<figcaption><code>%s</code>%s</figcaption></figure>' % (cls, u, box, u, u, note))
+
+
+def page(mount, video=False):
     def url(q):
         return "%s/%s" % (mount, q)
 
     out = []
-    for title, note, items in SECTIONS:
-        figs = []
-        for q in items:
-            box = ""
-            size = dict(kv.partition("=")[::2] for kv in q.partition("?")[2].split("&")).get("size", "")
-            w, _, h = size.partition("x")
-            if w and h and "fit=" in q:
-                box = ' style="width:%spx;height:%spx"' % (w, h)
-            u = html.escape(url(q))
-            figs.append('<figure><a href="%s"><span class="box"%s><img src="%s" alt=""></span></a>'
-                        '<figcaption><code>%s</code></figcaption></figure>' % (u, box, u, u))
-        out.append("<h2>%s</h2>\n%s<div class=\"row\">\n%s\n</div>"
-                   % (html.escape(title), "<p>%s</p>\n" % html.escape(note) if note else "",
-                      "\n".join(figs)))
-    names = ["landscape.jpg", "portrait.jpg", "square.jpg", "panorama.jpg", "logo.png",
-             "anim.gif", "small.webp", "exif-rotated.jpg"]
+    for section in SECTIONS + ([VIDEO_SECTION] if video else []):
+        title, note, items = section[:3]
+        links = section[3] if len(section) > 3 else []
+        figs = [figure(url, *(it if isinstance(it, tuple) else (it, ""))) for it in items]
+        block = "<h2>%s</h2>\n%s<div class=\"grid\">\n%s\n</div>" % (
+            html.escape(title), "<p>%s</p>\n" % html.escape(note) if note else "", "\n".join(figs))
+        if links:
+            block += "\n<ul class=\"links\">%s</ul>" % "".join(
+                '<li><a href="%s"><code>%s</code></a> %s</li>'
+                % (html.escape(url(q)), html.escape(url(q)), html.escape(text))
+                for q, text in links)
+        out.append(block)
+    if not video:
+        out.append("<h2>Video</h2>\n<p>No sample video: ffmpeg was not installed when the "
+                   "samples were drawn (scripts/deps.sh installs it; then "
+                   "<code>SAMPLES=1 make run</code>).</p>")
+    names = ["landscape.jpg", "portrait.jpg", "square.jpg", "panorama.jpg", "subject.jpg",
+             "logo.png", "anim.gif", "small.webp", "exif-rotated.jpg"] \
+        + (["sample.mp4"] if video else [])
     originals = ", ".join('<a href="%s">%s</a>' % (html.escape(url(n)), n) for n in names)
     errors = "".join('<li><a href="%s"><code>%s</code></a></li>' % ((html.escape(url(q)),) * 2)
                      for q in ERRORS)
@@ -300,10 +452,10 @@ def main():
     ap.add_argument("--docroot", required=True)
     ap.add_argument("--mount", default="/media")
     a = ap.parse_args()
-    write_media(a.media)
+    made = write_media(a.media)
     os.makedirs(a.docroot, exist_ok=True)
     with open(os.path.join(a.docroot, "index.html"), "w") as f:
-        f.write(page("/" + a.mount.strip("/")))
+        f.write(page("/" + a.mount.strip("/"), video=made["video"]))
     print("samples: %d files in %s, index.html in %s"
           % (len(os.listdir(a.media)), a.media, a.docroot))
     return 0

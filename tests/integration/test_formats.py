@@ -52,14 +52,14 @@ def test_quality(stack):
     assert sizes[10] < sizes[50] < sizes[95], sizes
 
 
-def test_default_quality_is_80(stack):
-    """quality defaults to 80 (config [media] quality): same bytes as q=80."""
+def test_default_quality_is_75(stack):
+    """quality defaults to 75 (config [media] quality): same bytes as q=75."""
     a = stack.get(MOUNT + "/photo.jpg?size=300x200")
-    b = stack.get(MOUNT + "/photo.jpg?size=300x200&q=80")
+    b = stack.get(MOUNT + "/photo.jpg?size=300x200&q=75")
     c = stack.get(MOUNT + "/photo.jpg?size=300x200&q=60")
     for r in (a, b, c):
         decode(r)
-    assert a.body == b.body, "default quality differs from q=80"
+    assert a.body == b.body, "default quality differs from q=75"
     assert a.body != c.body
 
 

@@ -39,7 +39,7 @@ test_defaults(void **state)
 	config_init(&c);
 	assert_null(c.listen);
 	assert_string_equal(c.mount, "");
-	assert_int_equal(c.quality, 80);
+	assert_int_equal(c.quality, 75);
 	assert_true(c.max_source_pixels > 0);
 	config_cleanup(&c);
 }
