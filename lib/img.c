@@ -124,7 +124,8 @@ img_output_type(const struct img_job *job)
 	case OUT_PNG: return MT_PNG;
 	case OUT_WEBP: return MT_WEBP;
 	case OUT_GIF: return MT_GIF;
-	case OUT_VTT: return MT_UNKNOWN;
+	case OUT_VTT: case OUT_MJPEG: case OUT_MP4: case OUT_WEBM:
+		return MT_UNKNOWN;
 	case OUT_SOURCE:
 	case OUT_AUTO:	/* resolved by the caller; unresolved means source */
 		break;

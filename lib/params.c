@@ -46,7 +46,8 @@ static const char *const gravity_names[] = {
 static const char *const format_names[] = {
 	[OUT_SOURCE] = "source", [OUT_JPEG] = "jpeg", [OUT_PNG] = "png",
 	[OUT_WEBP] = "webp", [OUT_GIF] = "gif", [OUT_VTT] = "vtt",
-	[OUT_AUTO] = "auto",
+	[OUT_AUTO] = "auto", [OUT_MJPEG] = "mjpeg", [OUT_MP4] = "mp4",
+	[OUT_WEBM] = "webm",
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -324,7 +325,8 @@ parse_format(const struct param_def *d, const char *v, struct params *p,
 	if (i < 0 && strcmp(v, "jpg") == 0)
 		i = OUT_JPEG;
 	if (i < 0)
-		return bad(e, d->name, "expected jpeg, png, webp, gif, vtt or auto");
+		return bad(e, d->name, "expected jpeg, png, webp, gif, vtt, auto, "
+		    "mjpeg, mp4 or webm");
 	p->format = (enum out_format)i;
 	return 0;
 }
@@ -536,6 +538,45 @@ parse_sig(const struct param_def *d, const char *v, struct params *p,
 	return 0;
 }
 
+static int
+parse_fps(const struct param_def *d, const char *v, struct params *p,
+    struct err *e)
+{
+	if (!whole_decimal(v, 0.1, PARAMS_MAX_FPS, &p->fps))
+		return bad(e, d->name, "expected frames per second 0.1..%d",
+		    PARAMS_MAX_FPS);
+	return 0;
+}
+
+static int
+parse_start(const struct param_def *d, const char *v, struct params *p,
+    struct err *e)
+{
+	if (!whole_decimal(v, 0, PARAMS_MAX_T, &p->start))
+		return bad(e, d->name, "expected seconds 0..%.0f", PARAMS_MAX_T);
+	return 0;
+}
+
+static int
+parse_loop(const struct param_def *d, const char *v, struct params *p,
+    struct err *e)
+{
+	if (strcmp(v, "0") != 0 && strcmp(v, "1") != 0)
+		return bad(e, d->name, "expected 0 or 1");
+	p->loop = v[0] == '1';
+	return 0;
+}
+
+static int
+parse_snapshot(const struct param_def *d, const char *v, struct params *p,
+    struct err *e)
+{
+	if (*v != '\0' && strcmp(v, "1") != 0)
+		return bad(e, d->name, "is a flag: give it alone or as snapshot=1");
+	p->snapshot = true;
+	return 0;
+}
+
 static const struct param_def defs[] = {
 	{ "size", P_SIZE, parse_size, false },
 	{ "fit", P_FIT, parse_fit, false },
@@ -557,6 +598,10 @@ static const struct param_def defs[] = {
 	{ "info", P_INFO, parse_info, true },
 	{ "preset", P_PRESET, parse_preset, false },
 	{ "sig", P_SIG, parse_sig, false },
+	{ "fps", P_FPS, parse_fps, false },
+	{ "start", P_START, parse_start, false },
+	{ "loop", P_LOOP, parse_loop, false },
+	{ "snapshot", P_SNAPSHOT, parse_snapshot, true },
 };
 
 /* One "name[=value]" of n bytes (n > 0) into p. */
@@ -671,6 +716,8 @@ params_check_kind(const struct params *p, bool video, struct err *e)
 			    video ? "a video" : "an image");
 	if (p->format == OUT_VTT && !(p->given & P_SPRITE))
 		return bad(e, "format", "vtt needs sprite=CxR on a video");
+	if (!video && PARAMS_IS_STREAM(p->format))
+		return bad(e, "format", "%s needs a video", format_names[p->format]);
 	return 0;
 }
 
@@ -791,6 +838,14 @@ params_canonical(const struct params *p, char *buf, size_t len)
 		canon_add(&c, "info");
 	if (p->given & P_PRESET)
 		canon_add(&c, "preset=%s", p->preset);
+	if (p->given & P_FPS)
+		canon_add(&c, "fps=%g", p->fps);
+	if (p->given & P_START)
+		canon_add(&c, "start=%g", p->start);
+	if (p->given & P_LOOP)
+		canon_add(&c, "loop=%d", p->loop ? 1 : 0);
+	if (p->given & P_SNAPSHOT)
+		canon_add(&c, "snapshot");
 	if (!c.full)
 		rc = (int)c.pos;
 out:

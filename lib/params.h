@@ -25,8 +25,14 @@ enum gravity {
 /* OUT_SOURCE: the source's own format (JPEG for a video still). */
 enum out_format { OUT_SOURCE = 0, OUT_JPEG, OUT_PNG, OUT_WEBP, OUT_GIF,
 	OUT_VTT,
-	OUT_AUTO	/* WebP if the client's Accept allows it, else OUT_SOURCE */
+	OUT_AUTO,	/* WebP if the client's Accept allows it, else OUT_SOURCE */
+	OUT_MJPEG,	/* multipart/x-mixed-replace stream of JPEG frames */
+	OUT_MP4,	/* fragmented MP4 (H.264 + AAC) progressive transcode */
+	OUT_WEBM	/* WebM (VP8 + Opus/Vorbis) progressive transcode */
 };
+
+/* Whether a format is a long-lived stream (a stream slot, no timeout). */
+#define PARAMS_IS_STREAM(f) ((f) == OUT_MJPEG || (f) == OUT_MP4 || (f) == OUT_WEBM)
 
 /* t=: auto (skip black/flat opening frames), seconds, or percent. */
 enum t_kind { T_AUTO = 0, T_SECONDS, T_PERCENT };
@@ -49,13 +55,17 @@ enum param_bit {
 	P_BLUR = 1u << 9, P_SHARPEN = 1u << 10, P_DPR = 1u << 11,
 	P_ENLARGE = 1u << 12, P_FRAME = 1u << 13,
 	P_T = 1u << 14, P_SEEK = 1u << 15, P_SPRITE = 1u << 16,
-	P_INFO = 1u << 17, P_PRESET = 1u << 18, P_SIG = 1u << 19
+	P_INFO = 1u << 17, P_PRESET = 1u << 18, P_SIG = 1u << 19,
+	P_FPS = 1u << 20, P_START = 1u << 21, P_LOOP = 1u << 22,
+	P_SNAPSHOT = 1u << 23
 };
 
 #define PARAMS_MAX_PRESET	32	/* bytes of a preset name, NUL included */
 
 /* Parameters that mean nothing for a kind of source (400 if given). */
-#define PARAMS_VIDEO_ONLY	(P_T | P_SEEK | P_SPRITE)
+#define PARAMS_VIDEO_ONLY	(P_T | P_SEEK | P_SPRITE | P_FPS | P_START | \
+				 P_LOOP | P_SNAPSHOT)
+#define PARAMS_MAX_FPS		120
 #define PARAMS_IMAGE_ONLY	(P_CROP | P_FRAME)
 
 struct params {
@@ -80,6 +90,10 @@ struct params {
 	bool info;		/* JSON metadata instead of pixels */
 	char preset[PARAMS_MAX_PRESET];	/* valid if P_PRESET: [a-z0-9_-]+ */
 	char sig[65];		/* valid if P_SIG: 64 lowercase hex digits */
+	double fps;		/* streams: cap on frames per second; 0 = none */
+	double start;		/* streams: first second of the file */
+	bool loop;		/* streams: start again at the end */
+	bool snapshot;		/* live: the newest frame as one JPEG */
 };
 
 /* Sets every field to its default (nothing given). */

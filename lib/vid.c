@@ -9,7 +9,7 @@
  * thread; swscale goes from the decoder's format straight to packed RGB at
  * the output's scale, which the encoder takes as it is.
  */
-#include "vid.h"
+#include "vid_int.h"
 
 #include <errno.h>
 #include <math.h>
@@ -33,26 +33,6 @@
 #define AVIO_BUF (64 * 1024)
 #define AUTO_MAX_PROBES 6	/* t=auto: frames looked at, at most */
 
-/* The user's file, read by libav through pread() only. */
-struct vio {
-	int fd;
-	int64_t pos, size;
-};
-
-struct vctx {
-	struct vio io;
-	AVIOContext *pb;
-	AVFormatContext *fmt;
-	AVCodecContext *dec;
-	AVStream *st;
-	int si;			/* index of the video stream, -1 if none */
-	AVPacket *pkt;
-	AVFrame *frame, *prev;
-	struct SwsContext *sws;
-	double duration;	/* seconds; 0 when unknown */
-	unsigned rotation;	/* clockwise degrees from the display matrix */
-};
-
 void
 vid_init(void)
 {
@@ -73,7 +53,7 @@ vid_output_mime(const struct vid_job *job)
 }
 
 /* The one place an AVERROR becomes an err. */
-static int
+int
 vid_fail(int averr, struct err *e, const char *what)
 {
 	char msg[AV_ERROR_MAX_STRING_SIZE] = "";
@@ -152,7 +132,7 @@ vio_deny(struct AVFormatContext *s, AVIOContext **pb, const char *url,
 	return AVERROR(EPERM);
 }
 
-static void
+void
 vid_close(struct vctx *v)
 {
 	sws_freeContext(v->sws);
@@ -189,7 +169,7 @@ stream_rotation(const AVStream *st)
 	return (unsigned)r;
 }
 
-static int
+int
 vid_open(struct vctx *v, const struct vid_job *job, bool want_decoder,
     bool full_probe, struct err *e)
 {
@@ -300,7 +280,7 @@ vid_open(struct vctx *v, const struct vid_job *job, bool want_decoder,
  * Seconds to a timestamp of the video stream, rounded down: the frame on
  * screen at t started at or before t.
  */
-static int64_t
+int64_t
 vid_ts(const struct vctx *v, double sec)
 {
 	int64_t ts = (int64_t)floor(sec / av_q2d(v->st->time_base) + 1e-6);
@@ -310,7 +290,7 @@ vid_ts(const struct vctx *v, double sec)
 	return ts;
 }
 
-static int64_t
+int64_t
 vid_frame_step(const struct vctx *v)
 {
 	AVRational r = v->st->avg_frame_rate;
@@ -449,7 +429,7 @@ vid_decode_to(struct vctx *v, int64_t target, enum seek_mode mode,
  * finally from the start, where a frame after sec means sec is before the
  * first frame.
  */
-static int
+int
 vid_frame_at(struct vctx *v, double sec, enum seek_mode mode,
     unsigned max_frames, struct err *e)
 {
@@ -496,7 +476,7 @@ display_width(unsigned w, AVRational sar)
 }
 
 /* The output plan for frames of w x h with sar, and the total turn. */
-static int
+int
 vid_plan(const struct vctx *v, const struct params *p,
     const struct img_limits *lim, unsigned w, unsigned h, AVRational sar,
     struct geom_plan *plan, unsigned *turn, struct err *e)
@@ -521,7 +501,7 @@ vid_plan(const struct vctx *v, const struct params *p,
 }
 
 /* v->frame scaled, turned, cut or padded into out (allocated here). */
-static int
+int
 vid_render(struct vctx *v, const struct params *p,
     const struct geom_plan *plan, unsigned turn, struct rgb *out,
     struct err *e)
