@@ -43,6 +43,9 @@ config_init(struct config *c)
 	c->probe_size = 5000000;
 	c->analyze_duration = 5;
 	c->max_decode_frames = 1200;
+	c->live_path = strdup("/live");
+	c->stream_timeout = 30;
+	c->stream_sndbuf = 64 * 1024;
 	c->mount = strdup("");
 }
 
@@ -71,6 +74,12 @@ config_cleanup(struct config *c)
 	}
 	free(c->presets);
 	program_config_free(c);
+	for (unsigned i = 0; i < c->n_sources; i++) {
+		free(c->sources[i].name);
+		free(c->sources[i].input);
+	}
+	free(c->sources);
+	free(c->live_path);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -246,10 +255,85 @@ oom:
 	return -1;
 }
 
+/* "[source NAME]": a live source's settings. */
+static int
+set_source(struct config *c, const char *name, const char *key,
+    const char *v, char *why, size_t len)
+{
+	struct source *src = NULL;
+	unsigned long long x;
+
+	if (name[0] == '\0' || strlen(name) > 32 ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(name)) {
+		snprintf(why, len, "source name '%.40s': use a-z, 0-9, _ and -", name);
+		return -1;
+	}
+	for (unsigned i = 0; i < c->n_sources; i++)
+		if (strcmp(c->sources[i].name, name) == 0)
+			src = &c->sources[i];
+	if (src == NULL) {
+		struct source *grown;
+
+		if (c->n_sources >= 32) {
+			snprintf(why, len, "at most 32 sources");
+			return -1;
+		}
+		grown = realloc(c->sources, (c->n_sources + 1) * sizeof(*grown));
+		if (grown == NULL) {
+			snprintf(why, len, "out of memory");
+			return -1;
+		}
+		c->sources = grown;
+		src = &c->sources[c->n_sources];
+		memset(src, 0, sizeof(*src));
+		src->quality = 80;
+		src->idle_timeout = 10;
+		src->max_frame = 1 << 20;
+		if ((src->name = strdup(name)) == NULL) {
+			snprintf(why, len, "out of memory");
+			return -1;
+		}
+		c->n_sources++;
+	}
+	if (strcmp(key, "input") == 0)
+		return set_str(&src->input, v, why, len);
+	if (strcmp(key, "size") == 0) {
+		unsigned w, h;
+		char extra;
+
+		if (sscanf(v, "%ux%u%c", &w, &h, &extra) != 2 || w < 16 || h < 16 ||
+		    w > 8192 || h > 8192) {
+			snprintf(why, len, "source %s: size: expected WxH, 16..8192", name);
+			return -1;
+		}
+		src->width = w;
+		src->height = h;
+		return 0;
+	}
+	if (strcmp(key, "quality") == 0)
+		return set_uint(&src->quality, v, 1, 100, key, why, len);
+	if (strcmp(key, "fps") == 0) {
+		if (set_ull(&x, v, 0, 120, key, why, len) < 0)
+			return -1;
+		src->fps = (double)x;
+		return 0;
+	}
+	if (strcmp(key, "idle_timeout") == 0)
+		return set_uint(&src->idle_timeout, v, 0, 86400, key, why, len);
+	if (strcmp(key, "always_on") == 0)
+		return set_bool(&src->always_on, v, key, why, len);
+	if (strcmp(key, "max_frame_bytes") == 0)
+		return set_ull(&src->max_frame, v, 4096, 64ull << 20, key, why, len);
+	snprintf(why, len, "unknown key '%.60s' in [source %s]", key, name);
+	return -1;
+}
+
 int
 config_set(struct config *c, const char *section, const char *key,
     const char *v, char *why, size_t len)
 {
+	if (strncmp(section, "source ", 7) == 0)
+		return set_source(c, section + 7, key, v, why, len);
 	if (strncmp(section, "preset ", 7) == 0)
 		return set_preset(c, section + 7, key, v, why, len);
 	if (strncmp(section, "program ", 8) == 0)
@@ -286,6 +370,12 @@ config_set(struct config *c, const char *section, const char *key,
 			return set_url_path(&c->health_path, v, key, why, len);
 		if (strcmp(key, "status_allow") == 0)
 			return set_str(&c->status_allow, v, why, len);
+		if (strcmp(key, "live_path") == 0)
+			return set_url_path(&c->live_path, v, key, why, len);
+		if (strcmp(key, "stream_timeout") == 0)
+			return set_uint(&c->stream_timeout, v, 1, 86400, key, why, len);
+		if (strcmp(key, "stream_sndbuf") == 0)
+			return set_uint(&c->stream_sndbuf, v, 4096, 16u << 20, key, why, len);
 	} else if (strcmp(section, "media") == 0) {
 		if (strcmp(key, "root") == 0) {
 			if (v[0] != '/') {
@@ -428,6 +518,12 @@ config_validate(struct config *c, char *errbuf, size_t len)
 			return -1;
 		}
 	}
+	for (unsigned i = 0; i < c->n_sources; i++)
+		if (c->sources[i].input == NULL) {
+			snprintf(errbuf, len, "%s: [source %s] needs input = URL or path",
+			    where, c->sources[i].name);
+			return -1;
+		}
 	if (c->workers == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 

@@ -42,6 +42,21 @@ struct config {
 	unsigned long long probe_size;	/* bytes libav may read to probe */
 	unsigned analyze_duration;	/* seconds of stream libav may analyse */
 	unsigned max_decode_frames;	/* frames from a keyframe to a still */
+	/* streams */
+	char *live_path;	/* URL prefix of live sources, "/live" */
+	unsigned stream_timeout;	/* s a stream may wait for its client */
+	unsigned stream_sndbuf;	/* bytes of socket buffer per stream */
+	/* [source NAME] */
+	struct source {
+		char *name, *input;
+		unsigned width, height;	/* 0 = the input's size */
+		unsigned quality;
+		double fps;		/* cap; 0 = the input's rate */
+		unsigned idle_timeout;	/* s without viewers before stopping */
+		bool always_on;
+		unsigned long long max_frame;	/* bytes of one encoded frame */
+	} *sources;
+	unsigned n_sources;
 	/* [security] */
 	char *signing_key;	/* HMAC-SHA256 key; NULL = URLs need no sig */
 	bool presets_only;	/* answer only preset= requests */
@@ -50,6 +65,9 @@ struct config {
 		char *name, *query;
 	} *presets;
 	unsigned n_presets;
+	/* [program NAME]: external programs (fcgi/program.h) */
+	struct program *programs;
+	unsigned n_programs;
 	/* where it came from, for messages */
 	char *path;		/* NULL: no file, defaults and flags only */
 };

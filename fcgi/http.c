@@ -22,6 +22,7 @@ static const struct {
 	{ ERR_NO_SLOT, 503 },
 	{ ERR_TIMEOUT, 504 },
 	{ ERR_INTERNAL, 500 },
+	{ ERR_BAD_GATEWAY, 502 },
 };
 
 static const struct {
@@ -197,11 +198,25 @@ response_end(struct response *r)
 	return sink_flush(r->raw);
 }
 
+int
+response_flush(struct response *r)
+{
+	if (!r->committed) {
+		if (response_commit(r, false) < 0)
+			return -1;
+		if (!r->head && r->held &&
+		    sink_write(r->raw, r->hold, r->held) < 0)
+			return -1;
+		r->held = 0;
+	}
+	return sink_flush(r->raw);
+}
+
 void
 response_fail(struct response *r, const struct err *e)
 {
 	char body[600];
-	char allow[64] = "";
+	char allow[64] = "", retry[16] = "";
 	const char *a;
 	bool vary;
 	size_t n;
@@ -211,11 +226,14 @@ response_fail(struct response *r, const struct err *e)
 		r->aborted = true;
 		return;
 	}
-	/* Keep Allow (405) and Vary across the reset; every other header was
-	 * for a success that did not happen. */
+	/* Keep Allow (405), Retry-After (503) and Vary across the reset;
+	 * every other header was for a success that did not happen. */
 	if ((a = strstr(r->hdr, "Allow: ")) != NULL)
 		snprintf(allow, sizeof(allow), "%.*s", (int)strcspn(a + 7, "\r"),
 		    a + 7);
+	if ((a = strstr(r->hdr, "Retry-After: ")) != NULL)
+		snprintf(retry, sizeof(retry), "%.*s",
+		    (int)strcspn(a + 13, "\r"), a + 13);
 	vary = strstr(r->hdr, "Vary: Accept\r\n") != NULL;
 	r->hlen = 0;
 	r->hdr[0] = '\0';
@@ -231,6 +249,8 @@ response_fail(struct response *r, const struct err *e)
 		(void)response_header(r, "Allow", "%s", allow);
 	if (vary)
 		(void)response_header(r, "Vary", "Accept");
+	if (retry[0])
+		(void)response_header(r, "Retry-After", "%s", retry);
 	body[n++] = '\n';
 	if (sink_write(&r->body, body, n) < 0 || response_end(r) < 0)
 		r->aborted = true;

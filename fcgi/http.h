@@ -56,6 +56,14 @@ int response_header(struct response *r, const char *name, const char *fmt, ...)
 int response_end(struct response *r);
 
 /*
+ * Commits now if not yet committed (headers without Content-Length, then
+ * what is held) and pushes everything to the client: for a stream whose
+ * first bytes must not wait for the hold to fill. 0, or -1 if the client
+ * is gone.
+ */
+int response_flush(struct response *r);
+
+/*
  * Ends a failed response: before commit, replaces everything with the JSON
  * error for e (headers added so far are dropped, except Allow); after
  * commit, marks the response aborted so the caller cuts the connection and

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "listen.h"
+#include "live.h"
 #include "log.h"
 #include "scoreboard.h"
 #include "worker.h"
@@ -84,6 +85,7 @@ struct master {
 	int64_t stop_deadline;
 	unsigned backoff_ms;
 	int64_t respawn_at;	/* 0: spawn whenever a slot is short */
+	struct live live;	/* the sources' rings and reader pids */
 };
 
 static pid_t
@@ -104,7 +106,7 @@ master_spawn(struct master *m, unsigned i)
 		close(sig_pipe[1]);
 		sbs->pid = getpid();
 		sbs->started_ms = sb_now_ms();
-		worker_main(m->cfg, m->listen_fd, m->sb, i);
+		worker_main(m->cfg, m->listen_fd, m->sb, i, &m->live);
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (pid < 0) {
@@ -124,9 +126,11 @@ master_count(const struct master *m, bool current_only)
 {
 	unsigned n = 0;
 
+	/* A stream process no longer counts: it has left the pool. */
 	for (unsigned i = 0; i < MAX_WORKERS; i++)
 		if (m->slots[i].pid > 0 &&
-		    (!current_only || m->slots[i].generation == m->generation))
+		    (!current_only || (m->slots[i].generation == m->generation &&
+		    !m->sb->slots[i].stream)))
 			n++;
 	return n;
 }
@@ -158,6 +162,71 @@ master_signal_all(struct master *m, int sig, bool old_only)
 			kill(m->slots[i].pid, sig);
 }
 
+static unsigned
+master_readers(const struct master *m)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < m->live.n; i++)
+		n += m->live.rings[i].reader > 0;
+	return n;
+}
+
+static void
+master_signal_readers(struct master *m, int sig)
+{
+	for (unsigned i = 0; i < m->live.n; i++)
+		if (m->live.rings[i].reader > 0)
+			kill(m->live.rings[i].reader, sig);
+}
+
+/* live_manage()'s way to start a source's reader process. */
+static int
+master_spawn_reader(void *ctx, unsigned index)
+{
+	struct master *m = ctx;
+	struct live_ring *r = &m->live.rings[index];
+	sigset_t all, old;
+	pid_t pid;
+
+	if (m->stopping)
+		return 0;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	pid = fork();
+	if (pid == 0) {
+		close(sig_pipe[0]);
+		close(sig_pipe[1]);
+		live_reader_main(m->cfg, &m->live, index);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (pid < 0) {
+		log_error("fork: %s", strerror(errno));
+		return -1;
+	}
+	r->reader = pid;
+	r->last_use_ms = sb_now_ms();
+	log_info("source %s: reader %d started", m->cfg->sources[index].name,
+	    (int)pid);
+	return 0;
+}
+
+static void
+master_manage_live(struct master *m)
+{
+	unsigned viewers[32] = { 0 };
+
+	if (m->live.n == 0 || m->stopping)
+		return;
+	for (unsigned i = 0; i < MAX_WORKERS; i++) {
+		int src = m->sb->slots[i].live_source;
+
+		if (m->slots[i].pid > 0 && src > 0 && src <= 32)
+			viewers[src - 1]++;
+	}
+	live_manage(m->cfg, &m->live, viewers, master_spawn_reader, m);
+}
+
 /* "GET /a.jpg?size=10x10 after 1234 ms" for a worker's request in hand. */
 static void
 describe_request(const struct master *m, unsigned i, char *buf, size_t len)
@@ -185,8 +254,17 @@ master_reap(struct master *m)
 		for (i = 0; i < MAX_WORKERS && s == NULL; i++)
 			if (m->slots[i].pid == pid)
 				s = &m->slots[i];
-		if (s == NULL)
+		if (s == NULL) {
+			for (unsigned k = 0; k < m->live.n; k++)
+				if (m->live.rings[k].reader == pid) {
+					m->live.rings[k].reader = 0;
+					if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM)
+						log_warn("source %s: reader %d killed by "
+						    "signal %d", m->cfg->sources[k].name,
+						    (int)pid, WTERMSIG(status));
+				}
 			continue;
+		}
 		i--;
 		describe_request(m, i, what, sizeof(what));
 		if (WIFSIGNALED(status)) {
@@ -217,6 +295,9 @@ master_reap(struct master *m)
 		} else if (s->generation == m->generation) {
 			m->backoff_ms = 0;
 		}
+		/* A stream process gives its stream slot back by ending. */
+		if (m->sb->slots[i].stream)
+			__atomic_sub_fetch(&m->sb->streams, 1, __ATOMIC_ACQ_REL);
 		memset(&m->sb->slots[i], 0, sizeof(m->sb->slots[i]));
 		s->pid = 0;
 	}
@@ -292,7 +373,12 @@ master_reload(struct master *m, const char *config_path,
 	m->backoff_ms = 0;
 	/* New workers first, so someone is always accepting. */
 	master_fill(m);
-	master_signal_all(m, SIGQUIT, true);
+	/* Old workers finish their request; old streams keep their viewers
+	 * (they end when the client leaves, or at a stop). */
+	for (unsigned i = 0; i < MAX_WORKERS; i++)
+		if (m->slots[i].pid > 0 && m->slots[i].generation != m->generation &&
+		    !m->sb->slots[i].stream)
+			kill(m->slots[i].pid, SIGQUIT);
 	log_info("reloaded: generation %u, %u workers", m->generation,
 	    m->cfg->workers);
 }
@@ -302,7 +388,9 @@ master_install_signals(void)
 {
 	struct sigaction sa = { .sa_handler = on_signal,
 	    .sa_flags = SA_RESTART };
-	int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1 };
+	/* SIGUSR2: a worker became a stream process or wants a source. */
+	int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1,
+	    SIGUSR2 };
 
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(*sigs); i++)
@@ -324,12 +412,14 @@ master_on_signal(struct master *m, int sig, const char *config_path,
 			m->stopping = true;
 			m->stop_deadline = sb_now_ms() + STOP_GRACE_MS;
 			master_signal_all(m, SIGQUIT, false);
+			master_signal_readers(m, SIGTERM);
 		}
 		break;
 	case SIGINT:
 	case SIGQUIT:
 		log_info("signal %d: stopping now", sig);
 		master_signal_all(m, SIGKILL, false);
+		master_signal_readers(m, SIGKILL);
 		m->stopping = true;
 		m->stop_deadline = sb_now_ms() + 60000;
 		break;
@@ -357,7 +447,7 @@ master_run(struct config *cfg, int listen_fd, const char *config_path,
 	char *listen_spec = cfg->listen ? strdup(cfg->listen) : NULL;
 
 	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) < 0 ||
-	    (m.sb = sb_new()) == NULL) {
+	    (m.sb = sb_new()) == NULL || live_new(&m.live, cfg) < 0) {
 		log_error("start-up: %s", strerror(errno));
 		free(listen_spec);
 		return 1;
@@ -369,16 +459,17 @@ master_run(struct config *cfg, int listen_fd, const char *config_path,
 	for (;;) {
 		struct pollfd pfd = { .fd = sig_pipe[0], .events = POLLIN };
 		unsigned char sigs[64];
-		int timeout = m.cfg->request_timeout ? 500 : -1;
+		int timeout = m.cfg->request_timeout || m.live.n ? 500 : -1;
 		ssize_t n;
 
 		if (m.stopping) {
-			if (master_count(&m, false) == 0)
+			if (master_count(&m, false) == 0 && master_readers(&m) == 0)
 				break;
 			if (sb_now_ms() >= m.stop_deadline) {
 				log_warn("workers still busy after %d ms: killing",
 				    STOP_GRACE_MS);
 				master_signal_all(&m, SIGKILL, false);
+				master_signal_readers(&m, SIGKILL);
 				m.stop_deadline = sb_now_ms() + 60000;
 			}
 			timeout = 200;
@@ -395,12 +486,14 @@ master_run(struct config *cfg, int listen_fd, const char *config_path,
 		master_reap(&m);
 		master_check_timeouts(&m);
 		master_fill(&m);
+		master_manage_live(&m);
 	}
 	listen_unlink(listen_spec);
 	free(listen_spec);
 	config_cleanup(m.cfg);
 	free(m.cfg);
 	sb_free(m.sb);
+	live_free(&m.live);
 	close(sig_pipe[0]);
 	close(sig_pipe[1]);
 	log_info("stopped");

@@ -12,9 +12,11 @@
 #include "img.h"
 #include "params.h"
 #include "path.h"
+#include "program.h"
 #include "sign.h"
 #include "sniff.h"
 #include "status.h"
+#include "stream.h"
 #include "vid.h"
 
 /*
@@ -94,10 +96,11 @@ sprite_url(const struct request *req, const struct params *p, char *buf,
 }
 
 static int
-route_video(const struct config *cfg, const struct request *req, int fd,
+route_video(const struct server *srv, const struct request *req, int fd,
     const struct stat *st, enum media_type type, const struct params *p,
     struct response *r, struct err *e)
 {
+	const struct config *cfg = srv->cfg;
 	char url[PATH_MAX_URI + PARAMS_MAX_QUERY];
 	struct vid_job job = {
 		.params = p,
@@ -120,6 +123,8 @@ route_video(const struct config *cfg, const struct request *req, int fd,
 		.sprite_url = url,
 	};
 
+	if (PARAMS_IS_STREAM(p->format))
+		return stream_file(srv, req, fd, st->st_size, type, p, r, e);
 	sprite_url(req, p, url, sizeof(url));
 	if (cfg->cache_control != NULL)
 		(void)response_header(r, "Cache-Control", "%s", cfg->cache_control);
@@ -270,6 +275,11 @@ router_handle(const struct server *srv, const struct request *req,
 	}
 	if ((rc = route_endpoint(srv, req, r, e)) != 0)
 		goto out;
+	if ((rc = stream_live(srv, req, r, e)) != 0)
+		goto out;
+	/* [program NAME] routes take their own parameters and file. */
+	if ((rc = program_route(srv, req, r, e)) != 0)
+		goto out;
 	query = strchr(req->uri, '?');
 	if ((rc = route_params(cfg, req, query ? query + 1 : NULL, &p, r,
 	    e)) < 0)
@@ -290,7 +300,7 @@ router_handle(const struct server *srv, const struct request *req,
 	if ((rc = params_check_kind(&p, sniff_is_video(type), e)) < 0)
 		goto out;
 	if (sniff_is_video(type))
-		rc = route_video(cfg, req, fd, &st, type, &p, r, e);
+		rc = route_video(srv, req, fd, &st, type, &p, r, e);
 	else
 		rc = route_image(cfg, req, fd, &st, type, &p, r, e);
 out:

@@ -13,10 +13,19 @@
 #include "scoreboard.h"
 
 /* What a worker serves with: read-only for the router. */
+struct live;
+
 struct server {
 	const struct config *cfg;
 	struct scoreboard *sb;	/* NULL in unit tests */
+	struct sb_slot *slot;	/* this worker's; NULL in unit tests */
+	struct live *live;	/* the live sources' rings; NULL: none */
 	int rootfd;		/* the media root, opened by the worker */
+	/* Set when the request became a stream: the worker leaves the pool
+	 * once it ends (the master has started a replacement meanwhile). */
+	bool *streamed;
+	/* Set by SIGQUIT/SIGTERM: a stream ends at its next frame. */
+	const volatile int *stop;
 };
 
 struct request {
@@ -26,6 +35,8 @@ struct request {
 	const char *if_modified_since;	/* HTTP_IF_MODIFIED_SINCE or NULL */
 	const char *accept;	/* HTTP_ACCEPT or NULL */
 	const char *remote_addr;	/* REMOTE_ADDR or NULL */
+	int conn_fd;		/* the web server's connection, watched for a
+				 * hang-up by long runs; <= 0: unknown */
 };
 
 /*

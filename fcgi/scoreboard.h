@@ -39,6 +39,8 @@ struct sb_slot {
 	char uri[256];			/* escaped, truncated */
 	volatile uint64_t requests;
 	volatile uint64_t bytes;
+	volatile int live_source;	/* viewing source index + 1; 0 none */
+	volatile int stream;		/* took a stream slot (given back at exit) */
 };
 
 struct scoreboard {
@@ -49,6 +51,8 @@ struct scoreboard {
 	uint64_t latency_sum_ms;
 	uint64_t bytes;
 	uint64_t timeouts, crashes, respawns;
+	uint32_t streams;		/* stream slots taken */
+	uint64_t streams_refused;	/* 503s for want of a slot */
 	struct sb_slot slots[SB_SLOTS];
 };
 

@@ -152,6 +152,7 @@ worker_serve(const struct server *srv, struct sb_slot *slot, FCGX_Request *fr,
 	    fr->envp);
 	req.accept = FCGX_GetParam("HTTP_ACCEPT", fr->envp);
 	req.remote_addr = FCGX_GetParam("REMOTE_ADDR", fr->envp);
+	req.conn_fd = fr->ipcFd;
 	if (req.method == NULL)
 		req.method = "GET";
 	if (req.uri == NULL)
@@ -180,7 +181,13 @@ worker_serve(const struct server *srv, struct sb_slot *slot, FCGX_Request *fr,
 	}
 	if (r.aborted) {
 		/* Bytes went out: the client must see a cut answer, so the
-		 * connection ends without FastCGI's END_REQUEST. */
+		 * connection ends without FastCGI's END_REQUEST. nginx takes
+		 * a plain close as the end of the answer (fastcgi_keep_conn
+		 * off, or unbuffered) and would finish it cleanly; a record
+		 * it cannot parse makes it cut the client's connection too. */
+		static const unsigned char bad[8] = { 0xff };
+
+		(void)!write(fr->ipcFd, bad, sizeof(bad));
 		shutdown(fr->ipcFd, SHUT_RDWR);
 	}
 	if (slot != NULL)
@@ -210,13 +217,16 @@ drop_privileges(const struct config *cfg)
 
 void
 worker_main(const struct config *cfg, int listen_fd, struct scoreboard *sb,
-    unsigned index)
+    unsigned index, struct live *live)
 {
 	struct sigaction sa = { .sa_handler = on_stop };
 	struct sigaction ra = { .sa_handler = on_reopen };
 	struct sigaction aa = { .sa_handler = on_alarm };
-	struct server srv = { .cfg = cfg, .sb = sb, .rootfd = -1 };
 	struct sb_slot *slot = sb ? &sb->slots[index] : NULL;
+	bool streamed = false;
+	struct server srv = { .cfg = cfg, .sb = sb, .slot = slot, .live = live,
+	    .rootfd = -1, .streamed = &streamed,
+	    .stop = (const volatile int *)&stop_requested };
 	sigset_t block, waitmask;
 	FCGX_Request fr;
 	unsigned char *hold = NULL;
@@ -290,6 +300,9 @@ worker_main(const struct config *cfg, int listen_fd, struct scoreboard *sb,
 		worker_serve(&srv, slot, &fr, hold);
 		FCGX_Finish_r(&fr);
 		served++;
+		/* A stream process leaves the pool: the master replaced it. */
+		if (streamed)
+			break;
 		if (cfg->max_requests && served >= cfg->max_requests)
 			break;
 	}

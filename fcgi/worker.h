@@ -15,7 +15,9 @@
  * Runs in the child after fork(); never returns. index is the worker's
  * slot in sb (which may be NULL).
  */
+struct live;
 void worker_main(const struct config *cfg, int listen_fd,
-    struct scoreboard *sb, unsigned index) __attribute__((noreturn));
+    struct scoreboard *sb, unsigned index, struct live *live)
+	__attribute__((noreturn));
 
 #endif

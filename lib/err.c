@@ -39,6 +39,7 @@ err_kind_name(enum err_kind kind)
 		[ERR_NO_SLOT] = "no_slot",
 		[ERR_TIMEOUT] = "timeout",
 		[ERR_INTERNAL] = "internal",
+		[ERR_BAD_GATEWAY] = "bad_gateway",
 	};
 
 	if ((unsigned)kind >= ERR_KIND_COUNT)

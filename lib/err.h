@@ -22,6 +22,7 @@ enum err_kind {
 	ERR_NO_SLOT,		/* 503: no stream slot free */
 	ERR_TIMEOUT,		/* 504: the request ran out of time */
 	ERR_INTERNAL,		/* 500: anything else */
+	ERR_BAD_GATEWAY,	/* 502: an external program failed */
 	ERR_KIND_COUNT
 };
 

@@ -1,7 +1,7 @@
 /*
  * vid_int - what the vid*.c files share: the opened video (sandboxed
  * AVIOContext, demuxer, decoder) and the steps every video answer uses.
- * Included by lib/vid*.c only.
+ * Included by lib/vid*.c and lib/vstream.c only.
  * Ownership: vid_open() fills a struct vctx the caller owns; vid_close()
  * frees what it holds (safe after a failed vid_open()).
  */

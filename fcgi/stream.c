@@ -1,0 +1,252 @@
+/*
+ * stream - stream slots, file streams, live viewers and snapshots.
+ */
+#include "stream.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "live.h"
+#include "log.h"
+#include "vstream.h"
+
+#define SNAPSHOT_WAIT_MS 5000	/* for a source's first frame */
+#define RETRY_AFTER_S 5
+
+/*
+ * Takes a stream slot and turns this worker into a stream process: 0, or
+ * 503 (no slot). From here the request has no request_timeout; a client
+ * that takes nothing for stream_timeout seconds ends it.
+ */
+static int
+stream_begin(const struct server *srv, const struct request *req,
+    struct response *r, struct err *e)
+{
+	const struct config *cfg = srv->cfg;
+	struct timeval tv = { .tv_sec = cfg->stream_timeout };
+	int sndbuf = (int)cfg->stream_sndbuf;
+	sigset_t quit;
+
+	if (srv->sb != NULL &&
+	    __atomic_add_fetch(&srv->sb->streams, 1, __ATOMIC_ACQ_REL) >
+	    cfg->max_streams) {
+		__atomic_sub_fetch(&srv->sb->streams, 1, __ATOMIC_ACQ_REL);
+		__atomic_fetch_add(&srv->sb->streams_refused, 1, __ATOMIC_RELAXED);
+		(void)response_header(r, "Retry-After", "%d", RETRY_AFTER_S);
+		return err_set(e, ERR_NO_SLOT,
+		    "all %u stream slots are taken; try again later",
+		    cfg->max_streams);
+	}
+	/* The master gives the slot back when this process ends. */
+	if (srv->streamed != NULL)
+		*srv->streamed = true;
+	alarm(0);
+	if (srv->slot != NULL) {
+		srv->slot->stream = 1;
+		sb_set_state(srv->slot, SB_STREAMING);
+		kill(getppid(), SIGUSR2);
+	}
+	if (req->conn_fd > 0) {
+		/* A few frames in flight at most: a viewer that cannot keep up
+		 * is sent the newest frame, not a queue of old ones. */
+		(void)setsockopt(req->conn_fd, SOL_SOCKET, SO_SNDBUF, &sndbuf,
+		    sizeof(sndbuf));
+		(void)setsockopt(req->conn_fd, SOL_SOCKET, SO_SNDTIMEO, &tv,
+		    sizeof(tv));
+	}
+	/* SIGQUIT (graceful stop, reload) now ends the stream at its next
+	 * frame instead of waiting for the request to end. */
+	sigemptyset(&quit);
+	sigaddset(&quit, SIGQUIT);
+	sigprocmask(SIG_UNBLOCK, &quit, NULL);
+	(void)response_header(r, "Cache-Control", "no-store");
+	(void)response_header(r, "X-Accel-Buffering", "no");
+	return 0;
+}
+
+int
+stream_file(const struct server *srv, const struct request *req, int fd,
+    off_t size, enum media_type type, const struct params *p,
+    struct response *r, struct err *e)
+{
+	const struct config *cfg = srv->cfg;
+	struct vstream_job job = {
+		.params = p, .fd = fd, .size = size, .type = type,
+		.limits = {
+			.max_file_size = cfg->max_file_size,
+			.max_duration = cfg->max_duration,
+			.max_width = cfg->max_video_side,
+			.max_height = cfg->max_video_side,
+			.probe_size = (int64_t)cfg->probe_size,
+			.analyze_duration = (int64_t)cfg->analyze_duration * 1000000,
+			.max_decode_frames = cfg->max_decode_frames,
+			.img = {
+				.max_output_pixels = cfg->max_output_pixels,
+				.default_quality = cfg->quality,
+			},
+		},
+		.stop = srv->stop,
+	};
+	int rc;
+
+	if (p->format == OUT_MJPEG)
+		(void)response_header(r, "Content-Type",
+		    "multipart/x-mixed-replace; boundary=" STREAM_BOUNDARY);
+	else
+		(void)response_header(r, "Content-Type", "%s",
+		    vstream_mime(p->format));
+	if (r->head)
+		return 0;
+	if ((rc = stream_begin(srv, req, r, e)) < 0)
+		return rc;
+	if (p->format == OUT_MJPEG)
+		rc = vstream_mjpeg(&job, STREAM_BOUNDARY, &r->body, e);
+	else
+		rc = vstream_transcode(&job, &r->body, e);
+	/* A viewer leaving is how most streams end, not an error. */
+	if (rc < 0 && r->committed && strcmp(e->msg, "client went away") == 0) {
+		err_init(e);
+		r->aborted = true;
+		rc = 0;
+	}
+	return rc;
+}
+
+/* The multipart part of one frame, flushed to the client. */
+static int
+send_part(struct response *r, const unsigned char *jpeg, size_t len)
+{
+	char head[128];
+	int n = snprintf(head, sizeof(head), "--" STREAM_BOUNDARY "\r\n"
+	    "Content-Type: image/jpeg\r\nContent-Length: %zu\r\n\r\n", len);
+
+	if (sink_write(&r->body, head, (size_t)n) < 0 ||
+	    sink_write(&r->body, jpeg, len) < 0 ||
+	    sink_write(&r->body, "\r\n", 2) < 0 ||
+	    response_flush(r) < 0)
+		return -1;
+	return 0;
+}
+
+static int
+live_snapshot(const struct server *srv, struct live_ring *ring,
+    struct response *r, struct err *e)
+{
+	unsigned char *buf = malloc(ring->max_frame);
+	uint64_t seq = 0;
+	ssize_t n;
+	int rc;
+
+	if (buf == NULL)
+		return err_set(e, ERR_INTERNAL, "out of memory");
+	live_want(ring);
+	n = live_wait(ring, 0, SNAPSHOT_WAIT_MS, buf, ring->max_frame, &seq,
+	    srv->stop);
+	if (n <= 0) {
+		rc = err_set(e, ERR_TIMEOUT, "source has no frame yet (input "
+		    "down or starting)");
+		goto out;
+	}
+	(void)response_header(r, "Content-Type", "image/jpeg");
+	(void)response_header(r, "Cache-Control", "no-store");
+	rc = sink_write(&r->body, buf, (size_t)n) < 0 ?
+	    err_set(e, ERR_INTERNAL, "client went away") : 1;
+out:
+	free(buf);
+	return rc;
+}
+
+/*
+ * A viewer: the newest frame each time the connection can take one. While
+ * the source reconnects the viewer waits and resumes.
+ */
+static int
+live_view(const struct server *srv, const struct request *req,
+    unsigned index, struct live_ring *ring, struct response *r,
+    struct err *e)
+{
+	unsigned char *buf = NULL;
+	uint64_t seq = 0;
+	int rc;
+
+	(void)response_header(r, "Content-Type",
+	    "multipart/x-mixed-replace; boundary=" STREAM_BOUNDARY);
+	if (r->head)
+		return 1;
+	if ((rc = stream_begin(srv, req, r, e)) < 0)
+		return rc;
+	if ((buf = malloc(ring->max_frame)) == NULL)
+		return err_set(e, ERR_INTERNAL, "out of memory");
+	if (srv->slot != NULL)
+		srv->slot->live_source = (int)index + 1;
+	live_want(ring);
+	/* Headers at once: the client sees the stream open before the
+	 * first frame (which may wait for a reconnecting source). */
+	if (response_flush(r) < 0) {
+		rc = err_set(e, ERR_INTERNAL, "client went away");
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = live_wait(ring, seq, 1000, buf, ring->max_frame, &seq,
+		    srv->stop);
+
+		if (n < 0)
+			break;
+		if (n == 0) {
+			live_want(ring);
+			continue;
+		}
+		if (send_part(r, buf, (size_t)n) < 0) {
+			/* The viewer left (or stalled past stream_timeout). */
+			rc = 1;
+			goto out;
+		}
+	}
+	/* Stopping: a clean end at a frame boundary. */
+	(void)sink_write(&r->body, "--" STREAM_BOUNDARY "--\r\n",
+	    sizeof("--" STREAM_BOUNDARY "--\r\n") - 1);
+	rc = 1;
+out:
+	if (srv->slot != NULL)
+		srv->slot->live_source = 0;
+	free(buf);
+	return rc;
+}
+
+int
+stream_live(const struct server *srv, const struct request *req,
+    struct response *r, struct err *e)
+{
+	const struct config *cfg = srv->cfg;
+	size_t lp = strlen(cfg->live_path), n = strcspn(req->uri, "?#");
+	const char *q = req->uri[n] == '?' ? req->uri + n + 1 : NULL;
+	char name[40];
+	struct params p;
+	int index, rc;
+
+	if (cfg->n_sources == 0 || n <= lp + 1 ||
+	    strncmp(req->uri, cfg->live_path, lp) != 0 || req->uri[lp] != '/')
+		return 0;
+	if (n - lp - 1 >= sizeof(name))
+		return err_set(e, ERR_NOT_FOUND, "no such live source");
+	memcpy(name, req->uri + lp + 1, n - lp - 1);
+	name[n - lp - 1] = '\0';
+	if ((index = live_find(cfg, name)) < 0 || srv->live == NULL ||
+	    (unsigned)index >= srv->live->n)
+		return err_set(e, ERR_NOT_FOUND, "no such live source");
+	params_init(&p);
+	if ((rc = params_parse(q, &p, e)) < 0)
+		return rc;
+	if (p.given & ~P_SNAPSHOT)
+		return err_set(e, ERR_BAD_PARAM, "a live source takes only "
+		    "snapshot; its size and rate are set in its [source]");
+	if (p.snapshot)
+		return live_snapshot(srv, &srv->live->rings[index], r, e);
+	return live_view(srv, req, (unsigned)index, &srv->live->rings[index],
+	    r, e);
+}

@@ -1,0 +1,30 @@
+/*
+ * stream - long-lived answers: MJPEG of a video file, fMP4/WebM
+ * transcodes, live-source viewers; and live snapshots. A worker that
+ * starts one takes a stream slot (max_streams; past it 503 with
+ * Retry-After), leaves the request_timeout regime for the stream's own
+ * write timeout, keeps its socket buffer small, and tells the master, which
+ * starts a replacement so short requests keep N workers.
+ */
+#ifndef MF_STREAM_H
+#define MF_STREAM_H
+
+#include "params.h"
+#include "router.h"
+#include "sniff.h"
+
+/* format=mjpeg/mp4/webm on an open video file. */
+int stream_file(const struct server *srv, const struct request *req, int fd,
+    off_t size, enum media_type type, const struct params *p,
+    struct response *r, struct err *e);
+
+/*
+ * The live route: 1 when req's path is under live_path (answered: a stream
+ * or a snapshot), 0 when it is not, or the error.
+ */
+int stream_live(const struct server *srv, const struct request *req,
+    struct response *r, struct err *e);
+
+#define STREAM_BOUNDARY "mediafcgi-frame"
+
+#endif
