@@ -45,7 +45,7 @@ config_init(struct config *c)
 	c->max_decode_frames = 1200;
 	c->live_path = strdup("/live");
 	c->stream_timeout = 30;
-	c->stream_sndbuf = 64 * 1024;
+	c->stream_sndbuf = 4096;	/* measured: every KiB here is latency for a slow viewer */
 	c->mount = strdup("");
 }
 

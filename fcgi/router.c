@@ -241,9 +241,9 @@ route_endpoint(const struct server *srv, const struct request *req,
 		    "format: the status page takes only format=prometheus");
 	membuf_init(&m);
 	if (prom)
-		status_prometheus(srv->sb, cfg, &m);
+		status_prometheus(srv->sb, cfg, srv->live, &m);
 	else
-		status_json(srv->sb, cfg, &m);
+		status_json(srv->sb, cfg, srv->live, &m);
 	(void)response_header(r, "Content-Type", "%s", prom ?
 	    "text/plain; version=0.0.4; charset=utf-8" : "application/json");
 	(void)response_header(r, "Cache-Control", "no-store");

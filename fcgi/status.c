@@ -33,9 +33,21 @@ load(const uint64_t *p)
 	return __atomic_load_n(p, __ATOMIC_RELAXED);
 }
 
+/* Viewers of source i: the stream processes whose slot says so. */
+static unsigned
+viewers_of(const struct scoreboard *sb, unsigned i)
+{
+	unsigned n = 0;
+
+	for (unsigned k = 0; k < SB_SLOTS; k++)
+		if (sb->slots[k].pid > 0 && sb->slots[k].live_source == (int)i + 1)
+			n++;
+	return n;
+}
+
 void
 status_json(const struct scoreboard *sb, const struct config *cfg,
-    struct membuf *m)
+    const struct live *live, struct membuf *m)
 {
 	unsigned n[SB_STATE_COUNT], total = 0;
 	uint64_t count = 0;
@@ -70,10 +82,25 @@ status_json(const struct scoreboard *sb, const struct config *cfg,
 			json_raw(m, ", {\"le\": \"+Inf\", \"count\": %llu}",
 			    (unsigned long long)count);
 	}
-	json_raw(m, "], \"sum\": %llu, \"count\": %llu}, \"bytes\": %llu, "
-	    "\"timeouts\": %llu, \"crashes\": %llu, \"slots\": [",
+	json_raw(m, "], \"sum\": %llu, \"count\": %llu}, \"streams\": {"
+	    "\"active\": %u, \"max\": %u, \"refused\": %llu}, \"sources\": [",
 	    (unsigned long long)load(&sb->latency_sum_ms),
-	    (unsigned long long)count, (unsigned long long)load(&sb->bytes),
+	    (unsigned long long)count,
+	    __atomic_load_n(&sb->streams, __ATOMIC_RELAXED), cfg->max_streams,
+	    (unsigned long long)load(&sb->streams_refused));
+	for (unsigned i = 0; live != NULL && i < live->n && i < cfg->n_sources; i++) {
+		const struct live_ring *r = &live->rings[i];
+
+		json_raw(m, "%s{\"name\": ", i ? ", " : "");
+		json_str(m, cfg->sources[i].name);
+		json_raw(m, ", \"reader\": %d, \"viewers\": %u, \"frames\": %llu, "
+		    "\"reconnects\": %llu}", (int)r->reader, viewers_of(sb, i),
+		    (unsigned long long)r->frames_in,
+		    (unsigned long long)r->reconnects);
+	}
+	json_raw(m, "], \"bytes\": %llu, "
+	    "\"timeouts\": %llu, \"crashes\": %llu, \"slots\": [",
+	    (unsigned long long)load(&sb->bytes),
 	    (unsigned long long)load(&sb->timeouts),
 	    (unsigned long long)load(&sb->crashes));
 	for (unsigned i = 0; i < SB_SLOTS; i++) {
@@ -104,7 +131,7 @@ status_json(const struct scoreboard *sb, const struct config *cfg,
 
 void
 status_prometheus(const struct scoreboard *sb, const struct config *cfg,
-    struct membuf *m)
+    const struct live *live, struct membuf *m)
 {
 	static const char *const classes[] = { "2xx", "3xx", "4xx", "5xx" };
 	unsigned n[SB_STATE_COUNT];
@@ -160,6 +187,31 @@ status_prometheus(const struct scoreboard *sb, const struct config *cfg,
 	    (unsigned long long)load(&sb->bytes),
 	    (unsigned long long)load(&sb->timeouts),
 	    (unsigned long long)load(&sb->crashes));
+	json_raw(m, "# HELP mediafcgi_streams Stream slots taken.\n"
+	    "# TYPE mediafcgi_streams gauge\nmediafcgi_streams %u\n"
+	    "# HELP mediafcgi_streams_refused_total Streams refused for want of a slot.\n"
+	    "# TYPE mediafcgi_streams_refused_total counter\n"
+	    "mediafcgi_streams_refused_total %llu\n",
+	    __atomic_load_n(&sb->streams, __ATOMIC_RELAXED),
+	    (unsigned long long)load(&sb->streams_refused));
+	if (live == NULL || live->n == 0)
+		return;
+	json_raw(m, "# HELP mediafcgi_source_viewers Viewers of each live source.\n"
+	    "# TYPE mediafcgi_source_viewers gauge\n");
+	for (unsigned i = 0; i < live->n && i < cfg->n_sources; i++)
+		json_raw(m, "mediafcgi_source_viewers{source=\"%s\"} %u\n",
+		    cfg->sources[i].name, viewers_of(sb, i));
+	json_raw(m, "# HELP mediafcgi_source_frames_total Frames each source's reader produced.\n"
+	    "# TYPE mediafcgi_source_frames_total counter\n");
+	for (unsigned i = 0; i < live->n && i < cfg->n_sources; i++)
+		json_raw(m, "mediafcgi_source_frames_total{source=\"%s\"} %llu\n",
+		    cfg->sources[i].name,
+		    (unsigned long long)live->rings[i].frames_in);
+	json_raw(m, "# HELP mediafcgi_source_up Whether each source's reader runs.\n"
+	    "# TYPE mediafcgi_source_up gauge\n");
+	for (unsigned i = 0; i < live->n && i < cfg->n_sources; i++)
+		json_raw(m, "mediafcgi_source_up{source=\"%s\"} %d\n",
+		    cfg->sources[i].name, live->rings[i].reader > 0);
 }
 
 bool

@@ -8,14 +8,15 @@
 #include <stdbool.h>
 
 #include "config.h"
+#include "live.h"
 #include "scoreboard.h"
 #include "sink.h"
 
 /* Appends the page to m. */
 void status_json(const struct scoreboard *sb, const struct config *cfg,
-    struct membuf *m);
+    const struct live *live, struct membuf *m);
 void status_prometheus(const struct scoreboard *sb, const struct config *cfg,
-    struct membuf *m);
+    const struct live *live, struct membuf *m);
 
 /* Whether addr is in the comma-separated allow list (NULL list: all). */
 bool status_allowed(const char *allow, const char *addr);
