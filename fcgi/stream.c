@@ -3,7 +3,9 @@
  */
 #include "stream.h"
 
+#include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,6 +119,18 @@ stream_file(const struct server *srv, const struct request *req, int fd,
 	return rc;
 }
 
+/* Whether the web server hung up the connection (its client left). */
+static bool
+client_gone(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLRDHUP };
+
+	if (fd <= 0)
+		return false;
+	return poll(&p, 1, 0) > 0 &&
+	    (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
 /* The multipart part of one frame, flushed to the client. */
 static int
 send_part(struct response *r, const unsigned char *jpeg, size_t len)
@@ -198,6 +212,12 @@ live_view(const struct server *srv, const struct request *req,
 		if (n < 0)
 			break;
 		if (n == 0) {
+			/* No frame for a second (the source is reconnecting):
+			 * nothing is written, so look whether the viewer left. */
+			if (client_gone(req->conn_fd)) {
+				rc = 1;
+				goto out;
+			}
 			live_want(ring);
 			continue;
 		}

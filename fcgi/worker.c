@@ -331,8 +331,11 @@ worker_main(const struct config *cfg, int listen_fd, struct scoreboard *sb,
 				log_error("poll: %s", strerror(errno));
 			continue;
 		}
-		if (slot != NULL)
+		if (slot != NULL) {
+			/* The clock of request_timeout starts with the read. */
+			slot->request_ms = sb_now_ms();
 			sb_set_state(slot, SB_READING);
+		}
 		rc = FCGX_Accept_r(&fr);
 		if (rc < 0) {
 			if (slot != NULL)

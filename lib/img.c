@@ -75,9 +75,19 @@ img_init(void)
 	 * the heap instead of mmap()ed and unmapped each time, they stop
 	 * costing page faults. Bounded: a worker keeps at most this much.
 	 */
+	GetExceptionInfo(&ex);
 	mallopt(M_MMAP_THRESHOLD, 64 << 20);
 	mallopt(M_TRIM_THRESHOLD, 96 << 20);
-	InitializeMagick(NULL);
+	/* The process's signals are the daemon's: GraphicsMagick's own
+	 * handlers would turn SIGTERM into an exit() through atexit. */
+	if (InitializeMagickEx(NULL, MAGICK_OPT_NO_SIGNAL_HANDER, &ex) ==
+	    MagickFail) {
+		fprintf(stderr, "img: GraphicsMagick does not start: %s\n",
+		    ex.reason ? ex.reason : "?");
+		DestroyExceptionInfo(&ex);
+		return -1;
+	}
+	DestroyExceptionInfo(&ex);
 	/* Processes are the unit of parallelism: one thread, no OpenMP team. */
 	SetMagickResourceLimit(ThreadsResource, 1);
 	/* A pixel cache never spills into a temporary file. */
