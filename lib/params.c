@@ -5,6 +5,7 @@
  * failure starts with the parameter's name.
  */
 #include "params.h"
+#include "pct.h"
 
 #include <errno.h>
 #include <math.h>
@@ -90,51 +91,13 @@ sanitize(const char *s, size_t n, char out[ECHO_MAX + 4])
 	out[i] = '\0';
 }
 
+/* Percent-decodes s[0..n) once into out (n + 1 bytes): pct_decode(). */
 static int
-hexval(int c)
+dec(const char *s, size_t n, char *out)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+	int rc = pct_decode(s, n, out, n + 1);
 
-/*
- * Percent-decodes s[0..n) once into out (room for n + 1 bytes) and
- * NUL-terminates it. '+' stays '+': this is a URL, not a form. Returns the
- * length, DEC_BAD for a bad escape, DEC_NUL for a decoded NUL (which would
- * cut the text short where C reads it).
- */
-static int
-pct_decode(const char *s, size_t n, char *out)
-{
-	size_t i, o = 0;
-	int c, hi, lo, rc;
-
-	for (i = 0; i < n; i++) {
-		c = (unsigned char)s[i];
-		if (c == '%') {
-			if (n - i < 3 || (hi = hexval(s[i + 1])) < 0 ||
-			    (lo = hexval(s[i + 2])) < 0) {
-				rc = DEC_BAD;
-				goto out;
-			}
-			c = hi << 4 | lo;
-			i += 2;
-		}
-		if (c == '\0') {
-			rc = DEC_NUL;
-			goto out;
-		}
-		out[o++] = (char)c;
-	}
-	out[o] = '\0';
-	rc = (int)o;
-out:
-	return rc;
+	return rc == PCT_NUL ? DEC_NUL : rc < 0 ? DEC_BAD : rc;
 }
 
 /*
@@ -348,7 +311,7 @@ parse_bg(const struct param_def *d, const char *v, struct params *p,
 	int i, x;
 
 	for (i = 0; i < 6; i++) {
-		if ((x = hexval(v[i])) < 0)	/* also stops at the NUL */
+		if ((x = pct_hexval(v[i])) < 0)	/* also stops at the NUL */
 			goto fail;
 		rgb = rgb << 4 | (uint32_t)x;
 	}
@@ -616,7 +579,7 @@ parse_pair(const char *pair, size_t n, struct params *p, struct err *e)
 	size_t nlen = eq ? (size_t)(eq - pair) : n, i;
 	int rc, vlen;
 
-	rc = pct_decode(pair, nlen, name);
+	rc = dec(pair, nlen, name);
 	if (rc == DEC_BAD) {
 		sanitize(pair, nlen, echo);
 		rc = err_set(e, ERR_BAD_PARAM,
@@ -642,7 +605,7 @@ parse_pair(const char *pair, size_t n, struct params *p, struct err *e)
 	}
 	/* Without '=' a name is a flag (value ""). */
 	value[0] = '\0';
-	vlen = eq ? pct_decode(eq + 1, n - nlen - 1, value) : 0;
+	vlen = eq ? dec(eq + 1, n - nlen - 1, value) : 0;
 	if (vlen == DEC_BAD) {
 		rc = bad(e, d->name, "bad percent escape");
 		goto out;

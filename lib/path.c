@@ -5,6 +5,7 @@
  * what actually keeps every open inside the root, symlinks included.
  */
 #include "path.h"
+#include "pct.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,59 +15,25 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
- * Percent-decodes uri[0..n) once into out (PATH_MAX_URI + 1 bytes), then
- * NUL-terminates it. A decoded NUL or backslash is refused here, before
- * any later step could read it as the end of the text or a separator.
+ * Percent-decodes uri[0..n) once into out (PATH_MAX_URI + 1 bytes). A
+ * decoded NUL or backslash is refused here, before any later step could
+ * read it as the end of the text or a separator.
  */
 static int
 decode(const char *uri, size_t n, char *out, struct err *e)
 {
-	size_t i, o = 0;
-	int c, hi, lo, rc;
+	int rc = pct_decode(uri, n, out, PATH_MAX_URI + 1);
 
-	for (i = 0; i < n; i++) {
-		c = (unsigned char)uri[i];
-		if (c == '%') {
-			if (n - i < 3 || (hi = hexval(uri[i + 1])) < 0 ||
-			    (lo = hexval(uri[i + 2])) < 0) {
-				rc = err_set(e, ERR_BAD_PARAM,
-				    "path: bad percent escape");
-				goto out;
-			}
-			c = hi << 4 | lo;
-			i += 2;
-		}
-		if (c == '\0') {
-			rc = err_set(e, ERR_FORBIDDEN, "path: NUL byte");
-			goto out;
-		}
-		if (c == '\\') {
-			rc = err_set(e, ERR_FORBIDDEN, "path: backslash");
-			goto out;
-		}
-		if (o == PATH_MAX_URI) {
-			rc = err_set(e, ERR_FORBIDDEN, "path: too long");
-			goto out;
-		}
-		out[o++] = (char)c;
-	}
-	out[o] = '\0';
-	rc = 0;
-out:
-	return rc;
+	if (rc == PCT_BAD)
+		return err_set(e, ERR_BAD_PARAM, "path: bad percent escape");
+	if (rc == PCT_NUL)
+		return err_set(e, ERR_FORBIDDEN, "path: NUL byte");
+	if (rc == PCT_LONG)
+		return err_set(e, ERR_FORBIDDEN, "path: too long");
+	if (strchr(out, '\\') != NULL)
+		return err_set(e, ERR_FORBIDDEN, "path: backslash");
+	return 0;
 }
 
 /*
