@@ -95,6 +95,24 @@ sprite_url(const struct request *req, const struct params *p, char *buf,
 		buf[n] = '\0';
 }
 
+struct vid_limits
+router_vid_limits(const struct config *cfg)
+{
+	return (struct vid_limits){
+		.max_file_size = cfg->max_file_size,
+		.max_duration = cfg->max_duration,
+		.max_width = cfg->max_video_side,
+		.max_height = cfg->max_video_side,
+		.probe_size = (int64_t)cfg->probe_size,
+		.analyze_duration = (int64_t)cfg->analyze_duration * 1000000,
+		.max_decode_frames = cfg->max_decode_frames,
+		.img = {
+			.max_output_pixels = cfg->max_output_pixels,
+			.default_quality = cfg->quality,
+		},
+	};
+}
+
 static int
 route_video(const struct server *srv, const struct request *req, int fd,
     const struct stat *st, enum media_type type, const struct params *p,
@@ -107,19 +125,7 @@ route_video(const struct server *srv, const struct request *req, int fd,
 		.fd = fd,
 		.size = st->st_size,
 		.type = type,
-		.limits = {
-			.max_file_size = cfg->max_file_size,
-			.max_duration = cfg->max_duration,
-			.max_width = cfg->max_video_side,
-			.max_height = cfg->max_video_side,
-			.probe_size = (int64_t)cfg->probe_size,
-			.analyze_duration = (int64_t)cfg->analyze_duration * 1000000,
-			.max_decode_frames = cfg->max_decode_frames,
-			.img = {
-				.max_output_pixels = cfg->max_output_pixels,
-				.default_quality = cfg->quality,
-			},
-		},
+		.limits = router_vid_limits(cfg),
 		.sprite_url = url,
 	};
 

@@ -11,6 +11,7 @@
 #include "err.h"
 #include "http.h"
 #include "scoreboard.h"
+#include "vid.h"
 
 /* What a worker serves with: read-only for the router. */
 struct live;
@@ -46,5 +47,8 @@ struct request {
  */
 void router_handle(const struct server *srv, const struct request *req,
     struct response *r, struct err *e);
+
+/* The config's limits for video work (stills and streams). */
+struct vid_limits router_vid_limits(const struct config *cfg);
 
 #endif

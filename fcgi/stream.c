@@ -76,22 +76,9 @@ stream_file(const struct server *srv, const struct request *req, int fd,
     off_t size, enum media_type type, const struct params *p,
     struct response *r, struct err *e)
 {
-	const struct config *cfg = srv->cfg;
 	struct vstream_job job = {
 		.params = p, .fd = fd, .size = size, .type = type,
-		.limits = {
-			.max_file_size = cfg->max_file_size,
-			.max_duration = cfg->max_duration,
-			.max_width = cfg->max_video_side,
-			.max_height = cfg->max_video_side,
-			.probe_size = (int64_t)cfg->probe_size,
-			.analyze_duration = (int64_t)cfg->analyze_duration * 1000000,
-			.max_decode_frames = cfg->max_decode_frames,
-			.img = {
-				.max_output_pixels = cfg->max_output_pixels,
-				.default_quality = cfg->quality,
-			},
-		},
+		.limits = router_vid_limits(srv->cfg),
 		.stop = srv->stop,
 	};
 	int rc;
