@@ -322,6 +322,20 @@ worker_main(const struct config *cfg, int listen_fd, struct scoreboard *sb,
 		if (getppid() == 1)
 			break;
 		rc = ppoll(pfd, fr.ipcFd >= 0 ? 2 : 1, NULL, &waitmask);
+		/* Under load ppoll() returns at once, before a pending stop
+		 * or reopen gets in: let them in now, between requests. */
+		{
+			sigset_t pending;
+
+			if (sigpending(&pending) == 0 &&
+			    (sigismember(&pending, SIGQUIT) ||
+			    sigismember(&pending, SIGUSR1))) {
+				sigprocmask(SIG_UNBLOCK, &block, NULL);
+				sigprocmask(SIG_BLOCK, &block, NULL);
+			}
+		}
+		if (stop_requested)
+			break;
 		if (reopen_requested) {
 			reopen_requested = 0;
 			(void)log_reopen();
