@@ -681,6 +681,22 @@ params_check_kind(const struct params *p, bool video, struct err *e)
 		return bad(e, "format", "vtt needs sprite=CxR on a video");
 	if (!video && PARAMS_IS_STREAM(p->format))
 		return bad(e, "format", "%s needs a video", format_names[p->format]);
+	if (p->given & P_SNAPSHOT)
+		return bad(e, "snapshot", "only for live sources");
+	/* A stream's own parameters, and a still's, do not mix. */
+	if (!PARAMS_IS_STREAM(p->format)) {
+		for (size_t i = 0; i < NELEM(defs); i++)
+			if (p->given & defs[i].bit & (P_FPS | P_START | P_LOOP))
+				return bad(e, defs[i].name, "needs format=mjpeg, "
+				    "mp4 or webm");
+	} else {
+		for (size_t i = 0; i < NELEM(defs); i++)
+			if (p->given & defs[i].bit & (P_T | P_SEEK | P_SPRITE | P_INFO))
+				return bad(e, defs[i].name, "does not apply to a "
+				    "stream (start= sets where it begins)");
+		if (p->format != OUT_MJPEG && (p->given & P_LOOP))
+			return bad(e, "loop", "only with format=mjpeg");
+	}
 	return 0;
 }
 

@@ -1001,6 +1001,39 @@ kind_check_names_the_misplaced_parameter(void **state)
 }
 
 static void
+stream_and_still_parameters_do_not_mix(void **state)
+{
+	static const struct { const char *q, *name; } bad_mix[] = {
+		{ "fps=10", "fps" }, { "start=3&size=10x10", "start" },
+		{ "loop=1", "loop" }, { "format=mjpeg&t=3", "t" },
+		{ "format=mp4&sprite=2x2", "sprite" }, { "format=webm&info", "info" },
+		{ "format=mp4&loop=1", "loop" }, { "snapshot", "snapshot" },
+	};
+	struct params p;
+	struct err e;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad_mix) / sizeof(*bad_mix); i++) {
+		char want[32];
+
+		ok(bad_mix[i].q, &p);
+		err_init(&e);
+		assert_int_equal(params_check_kind(&p, true, &e), -ERR_BAD_PARAM);
+		snprintf(want, sizeof(want), "%s: ", bad_mix[i].name);
+		if (strncmp(e.msg, want, strlen(want)) != 0)
+			fail_msg("'%s': '%s' does not name %s", bad_mix[i].q, e.msg,
+			    bad_mix[i].name);
+	}
+	ok("format=mjpeg&fps=10&start=2&loop=1&size=64x", &p);
+	err_init(&e);
+	assert_int_equal(params_check_kind(&p, true, &e), 0);
+	ok("format=mjpeg", &p);
+	err_init(&e);
+	assert_int_equal(params_check_kind(&p, false, &e), -ERR_BAD_PARAM);
+	assert_non_null(strstr(e.msg, "format: mjpeg needs a video"));
+}
+
+static void
 canonical_of_video_params(void **state)
 {
 	char buf[256];
@@ -1048,6 +1081,7 @@ main(void)
 		cmocka_unit_test(t_refuses_bad_forms),
 		cmocka_unit_test(seek_sprite_info_parse),
 		cmocka_unit_test(kind_check_names_the_misplaced_parameter),
+		cmocka_unit_test(stream_and_still_parameters_do_not_mix),
 		cmocka_unit_test(canonical_of_video_params),
 		cmocka_unit_test(unknown_name_echo_is_capped_and_sanitized),
 		cmocka_unit_test(repeated_name_is_refused),
