@@ -3,12 +3,15 @@
 #   make check      deps, build, unit tests (cmocka), integration tests (pytest)
 #   make run        deps, build, serve sample media on http://127.0.0.1:8080/
 #   make bench      thumbnails timed side by side with ../shared/peers
+#   make install    binary and man pages under DESTDIR, PREFIX (/usr/local)
+#   make deb        the Debian package in build/deb/ (lintian-clean)
+#   make package-test  make deb, install it, run it behind nginx, purge it
 #   make SAN=1 ...  the same under ASan/UBSan (objects in build/san/)
 
 VERSION  := 0.1.0
 CC       ?= cc
 PYTHON   ?= /usr/bin/python3
-PKGS     := GraphicsMagick fcgi inih libcrypto libavformat libavcodec libswscale libavutil lcms2 libwebpmux libwebp
+PKGS     := GraphicsMagick fcgi inih libcrypto libavformat libavcodec libswscale libswresample libavutil lcms2 libwebpmux libwebp
 TEST_PKGS := cmocka
 
 ifeq ($(SAN),1)
@@ -35,7 +38,7 @@ FCGI_OBJ := $(FCGI_SRC:%.c=$(B)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all deps check unit integration run bench clean fuzz fuzz-build
+.PHONY: all deps check unit integration run bench bench-program clean fuzz fuzz-build
 all: $(B)/mediafcgi
 
 $(B)/%.o: %.c
@@ -104,6 +107,12 @@ bench: deps
 	$(MAKE) all
 	scripts/bench.sh
 
+# [program] routes: 1 GiB of a program's stdout through nginx, vs cat and
+# a WSGI app under gunicorn.
+bench-program: deps
+	$(MAKE) all
+	scripts/bench-program.sh
+
 # make install: the binary and the manual pages, under DESTDIR and PREFIX
 # (the Debian package installs with PREFIX=/usr; config and units are its).
 PREFIX   ?= /usr/local
@@ -113,14 +122,10 @@ MANDIR   ?= $(PREFIX)/share/man
 # make deb: dpkg-buildpackage -b on a copy of the tree in a temp dir (the
 # package build never touches build/ or debian/ here), then lintian, which
 # must find no error and no warning. The .deb (and its -dbgsym, .buildinfo,
-# .changes) land in build/deb/. make package-test installs it, runs it
-# behind nginx, purges it (tests/package/run.sh).
-DEB_DIR    := build/deb
-DEB_ARCH    = $(shell dpkg-architecture -qDEB_HOST_ARCH)
-DEB         = $(DEB_DIR)/mediafcgi_$(VERSION)_$(DEB_ARCH).deb
-DEB_INPUTS  = Makefile README.md $(shell find fcgi lib tests/unit debian examples -type f)
-
-.PHONY: install deb package-test
+# .changes) land in build/deb/; it is rebuilt only when a file it is made
+# of changed. make package-test installs it, runs it behind nginx and
+# purges it again (tests/package/run.sh).
+.PHONY: install deb deb-build package-test
 install: $(B)/mediafcgi
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(B)/mediafcgi $(DESTDIR)$(SBINDIR)/mediafcgi
@@ -128,7 +133,19 @@ install: $(B)/mediafcgi
 	install -m 0644 debian/man/mediafcgi.8 $(DESTDIR)$(MANDIR)/man8/mediafcgi.8
 
 deb: deps
-	$(MAKE) $(DEB)
+	$(MAKE) deb-build
+
+package-test: deb
+	tests/package/run.sh $(DEB)
+
+# Only when asked for: dpkg-architecture and find run for these goals alone.
+ifneq ($(filter deb-build package-test,$(MAKECMDGOALS)),)
+DEB_DIR    := build/deb
+DEB_ARCH   := $(shell dpkg-architecture -qDEB_HOST_ARCH)
+DEB        := $(DEB_DIR)/mediafcgi_$(VERSION)_$(DEB_ARCH).deb
+DEB_INPUTS := Makefile README.md $(shell find fcgi lib tests/unit debian examples -type f)
+
+deb-build: $(DEB)
 
 $(DEB): $(DEB_INPUTS)
 	@v=$$(dpkg-parsechangelog -S Version); [ "$$v" = "$(VERSION)" ] || \
@@ -140,12 +157,10 @@ $(DEB): $(DEB_INPUTS)
 	(cd "$$t/mediafcgi-$(VERSION)" && dpkg-buildpackage -b -us -uc); \
 	rm -rf $(DEB_DIR); mkdir -p $(DEB_DIR); \
 	mv "$$t"/*.deb "$$t"/*.buildinfo "$$t"/*.changes $(DEB_DIR)/
-	lintian --fail-on error,warning --info --display-experimental \
-	    $(DEB_DIR)/mediafcgi_$(VERSION)_$(DEB_ARCH).changes
-	@echo "built $(DEB)"
-
-package-test: deb
-	tests/package/run.sh $(DEB)
+	lintian --fail-on error,warning --display-info --display-experimental --pedantic \
+	    $(DEB_DIR)/mediafcgi_$(VERSION)_$(DEB_ARCH).changes || { rm -f $@; exit 1; }
+	@echo "built $@"
+endif
 
 clean:
 	rm -rf build

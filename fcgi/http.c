@@ -140,7 +140,9 @@ response_body_flush(void *ctx)
 {
 	struct response *r = ctx;
 
-	return r->committed ? sink_flush(r->raw) : 0;
+	/* A flush asked for by the writer (a stream's frame) commits: the
+	 * client must have what was written, not wait for the hold to fill. */
+	return response_flush(r);
 }
 
 void

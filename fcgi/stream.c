@@ -118,17 +118,23 @@ client_gone(int fd)
 	    (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
-/* The multipart part of one frame, flushed to the client. */
+/*
+ * The multipart part of one frame, flushed to the client. The boundary
+ * that ends it goes with it (the stream opened with the first one): a
+ * client that shows a part when the next boundary arrives shows this frame
+ * now, not one frame later.
+ */
 static int
 send_part(struct response *r, const unsigned char *jpeg, size_t len)
 {
 	char head[128];
-	int n = snprintf(head, sizeof(head), "--" STREAM_BOUNDARY "\r\n"
+	int n = snprintf(head, sizeof(head),
 	    "Content-Type: image/jpeg\r\nContent-Length: %zu\r\n\r\n", len);
 
 	if (sink_write(&r->body, head, (size_t)n) < 0 ||
 	    sink_write(&r->body, jpeg, len) < 0 ||
-	    sink_write(&r->body, "\r\n", 2) < 0 ||
+	    sink_write(&r->body, "\r\n--" STREAM_BOUNDARY "\r\n",
+	    sizeof("\r\n--" STREAM_BOUNDARY "\r\n") - 1) < 0 ||
 	    response_flush(r) < 0)
 		return -1;
 	return 0;
@@ -186,9 +192,12 @@ live_view(const struct server *srv, const struct request *req,
 	if (srv->slot != NULL)
 		srv->slot->live_source = (int)index + 1;
 	live_want(ring);
-	/* Headers at once: the client sees the stream open before the
-	 * first frame (which may wait for a reconnecting source). */
-	if (response_flush(r) < 0) {
+	/* Headers and the opening boundary at once: the client sees the
+	 * stream open before the first frame (which may wait for a
+	 * reconnecting source). */
+	if (sink_write(&r->body, "--" STREAM_BOUNDARY "\r\n",
+	    sizeof("--" STREAM_BOUNDARY "\r\n") - 1) < 0 ||
+	    response_flush(r) < 0) {
 		rc = err_set(e, ERR_INTERNAL, "client went away");
 		goto out;
 	}
@@ -214,9 +223,10 @@ live_view(const struct server *srv, const struct request *req,
 			goto out;
 		}
 	}
-	/* Stopping: a clean end at a frame boundary. */
-	(void)sink_write(&r->body, "--" STREAM_BOUNDARY "--\r\n",
-	    sizeof("--" STREAM_BOUNDARY "--\r\n") - 1);
+	/* Stopping: a clean end after the last boundary (an empty last
+	 * part, which clients skip). */
+	(void)sink_write(&r->body, "\r\n--" STREAM_BOUNDARY "--\r\n",
+	    sizeof("\r\n--" STREAM_BOUNDARY "--\r\n") - 1);
 	rc = 1;
 out:
 	if (srv->slot != NULL)

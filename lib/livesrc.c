@@ -125,7 +125,8 @@ livesrc_init(void)
 }
 
 /* An http(s) URL whose path ends in .mjpg/.mjpeg names a multipart JPEG
- * feed, which libav's probing does not recognise. */
+ * feed: its demuxer is set rather than probed, so the first frame is not
+ * held back by probing. */
 static bool
 is_mjpeg_url(const char *url)
 {
@@ -440,8 +441,16 @@ ls_rewind(struct livesrc *ls, struct err *e)
 	ls->pass_first = NAN;
 	ls->pass_frames = 0;
 	ls->deadline = mono_now() + ls->timeout;
-	if ((rc = av_seek_frame(ls->fmt, ls->si, first, AVSEEK_FLAG_BACKWARD)) < 0 &&
-	    (rc = av_seek_frame(ls->fmt, -1, 0, AVSEEK_FLAG_BYTE)) < 0)
+	/* MPEG-TS: a search by timestamp may land past the first keyframe,
+	 * byte 0 is the start. (Not for the others: Matroska takes a byte
+	 * seek and then fails on its EBML header.) */
+	if (strcmp(ls->fmt->iformat->name, "mpegts") == 0 &&
+	    av_seek_frame(ls->fmt, -1, 0, AVSEEK_FLAG_BYTE) >= 0)
+		return 0;
+	if ((rc = av_seek_frame(ls->fmt, ls->si, first,
+	    AVSEEK_FLAG_BACKWARD)) < 0 &&
+	    (rc = av_seek_frame(ls->fmt, ls->si, first,
+	    AVSEEK_FLAG_BACKWARD | AVSEEK_FLAG_ANY)) < 0)
 		return ls_fail(ls, rc, e, "cannot loop");
 	return 0;
 }
@@ -505,11 +514,23 @@ ls_encode(struct livesrc *ls, struct err *e)
 	return rc;
 }
 
+/* The input's bytes ended: a server that closes an HTTP body of unknown
+ * length is "ending prematurely" (EIO) to libav's http protocol, which is
+ * how every live feed ends. A reset or a timeout stays an error. */
+static bool
+input_ended(const struct livesrc *ls)
+{
+	AVIOContext *pb = ls->fmt->pb;
+
+	return pb != NULL && avio_feof(pb) && (pb->error == 0 ||
+	    pb->error == AVERROR_EOF || pb->error == AVERROR(EIO));
+}
+
 int
 livesrc_next(struct livesrc *ls, const unsigned char **jpeg, size_t *len,
     uint64_t *pts_us, struct err *e)
 {
-	double t = 0;
+	double t = 0, sec;
 	int rc;
 
 	av_packet_unref(ls->held);
@@ -555,7 +576,7 @@ livesrc_next(struct livesrc *ls, const unsigned char **jpeg, size_t *len,
 
 		ls->deadline = mono_now() + ls->timeout;
 		rc = av_read_frame(ls->fmt, ls->pkt);
-		if (rc == AVERROR_EOF) {
+		if (rc == AVERROR_EOF || (rc < 0 && input_ended(ls))) {
 			if (!ls->file)
 				return 1;
 			if (ls->dec != NULL) {
@@ -576,10 +597,9 @@ livesrc_next(struct livesrc *ls, const unsigned char **jpeg, size_t *len,
 			av_packet_unref(ls->pkt);
 			continue;
 		}
+		sec = ts_seconds(ls, ls->pkt->pts != AV_NOPTS_VALUE ?
+		    ls->pkt->pts : ls->pkt->dts);
 		if (passes_through(ls, ls->pkt)) {
-			double sec = ts_seconds(ls, ls->pkt->pts != AV_NOPTS_VALUE ?
-			    ls->pkt->pts : ls->pkt->dts);
-
 			if (!ls_schedule(ls, sec, frame_dur(ls,
 			    ls->pkt->duration), &t)) {
 				av_packet_unref(ls->pkt);
@@ -594,15 +614,10 @@ livesrc_next(struct livesrc *ls, const unsigned char **jpeg, size_t *len,
 		}
 		/* A picture that stands alone is dropped by the cap before it
 		 * costs a decode; others are capped once decoded. */
-		if (ls->intra) {
-			double sec = ts_seconds(ls, ls->pkt->pts != AV_NOPTS_VALUE ?
-			    ls->pkt->pts : ls->pkt->dts);
-
-			if (!ls_schedule(ls, sec, frame_dur(ls,
-			    ls->pkt->duration), &ls->packet_t)) {
-				av_packet_unref(ls->pkt);
-				continue;
-			}
+		if (ls->intra && !ls_schedule(ls, sec, frame_dur(ls,
+		    ls->pkt->duration), &ls->packet_t)) {
+			av_packet_unref(ls->pkt);
+			continue;
 		}
 		if (ls->dec == NULL && (rc = ls_open_decoder(ls, e)) < 0) {
 			av_packet_unref(ls->pkt);

@@ -447,10 +447,11 @@ vid_frame_at(struct vctx *v, double sec, enum seek_mode mode,
 			continue;	/* the start comes last, once */
 		if (at < start)
 			at = start;
-		/* The start is byte 0 where the demuxer allows it: a search by
-		 * timestamp (MPEG-TS) may not reach that far back. */
-		if ((back[i] >= 0 || av_seek_frame(v->fmt, -1, 0,
-		    AVSEEK_FLAG_BYTE) < 0) &&
+		/* The start of an MPEG-TS is byte 0: a search by timestamp may
+		 * not reach that far back (Matroska accepts a byte seek and then
+		 * fails to parse, so only there). */
+		if ((back[i] >= 0 || strcmp(v->fmt->iformat->name, "mpegts") != 0 ||
+		    av_seek_frame(v->fmt, -1, 0, AVSEEK_FLAG_BYTE) < 0) &&
 		    av_seek_frame(v->fmt, v->si, at, AVSEEK_FLAG_BACKWARD) < 0)
 			(void)av_seek_frame(v->fmt, v->si, at,
 			    AVSEEK_FLAG_BACKWARD | AVSEEK_FLAG_ANY);

@@ -7,10 +7,10 @@
  * that end before it. Frames are scaled as stills are (vid_plan and
  * vid_render, or swscale straight to the encoder's format when nothing
  * but a scale is asked for). JPEG goes through img_encode_rgb(), the
- * encoder of every other JPEG the server writes: measured on 640x360
- * frames it is faster than libavcodec's mjpeg encoder once the RGB to
- * YUVJ420P conversion that one needs is counted (2.4 ms against 1.9 + 1.5
- * ms), and q means the same as for stills.
+ * encoder of every other JPEG the server writes: on the 640x360 RGB
+ * frames vid_render() makes it costs 1.45 ms of CPU, libavcodec's mjpeg
+ * encoder 0.85 ms plus 1.15 ms to convert to the YUVJ420P it takes, and
+ * with it q means what it means for stills.
  */
 #include "vstream.h"
 
@@ -44,7 +44,8 @@
  * Lateness below it is caught up by not sleeping.
  */
 #define MAX_LATE	1.0	/* seconds */
-#define GOP_SECONDS	2	/* transcodes: a keyframe, so a fragment, every 2 s */
+/* Transcodes: a keyframe, so an MP4 fragment, every 2 s. */
+#define GOP_SECONDS	2
 #define AUDIO_MAX_CH	64	/* input channels a transcode accepts */
 
 const char *
@@ -97,13 +98,14 @@ struct vsrc {
 	struct vctx v;
 	int64_t target;		/* frames that end at or before it are skipped */
 	int64_t first;		/* the stream's first timestamp */
-	int64_t step;		/* one frame's duration, in the stream's time base */
-	int64_t last_pts;	/* of the last frame returned; INT64_MIN after a seek */
+	int64_t step;		/* one frame's duration (stream time base) */
+	int64_t last_pts;	/* of the last frame out; INT64_MIN: none */
 	unsigned skipped;	/* frames decoded and skipped since the seek */
 	unsigned max_skip;	/* limits.max_decode_frames; 0 = none */
-	bool draining;		/* the demuxer ended: the decoder is being emptied */
+	bool draining;		/* the demuxer ended: the decoder empties */
 	bool fresh;		/* nothing decoded since the seek */
-	bool from_zero;		/* the seek went to the file's start */
+	unsigned attempt;	/* of the seek (vsrc_goto()) */
+	bool byte_zero;		/* the start is found at byte 0 (MPEG-TS) */
 	/* Packets of the other streams (a transcode's audio); NULL: dropped. */
 	int (*other)(void *ctx, const AVPacket *pkt, struct err *e);
 	void *other_ctx;
@@ -125,6 +127,7 @@ vsrc_open(struct vsrc *s, const struct vstream_job *job, struct err *e)
 	    s->v.st->start_time : 0;
 	s->step = vid_frame_step(&s->v);
 	s->max_skip = job->limits.max_decode_frames;
+	s->byte_zero = job->type == MT_MPEGTS;
 	return 0;
 }
 
@@ -134,25 +137,43 @@ vsrc_seconds(const struct vsrc *s, int64_t ts)
 	return (double)ts * av_q2d(s->v.st->time_base);
 }
 
-/* To the keyframe at or before the target, or to the file's start. */
+/*
+ * Seeks for the target: attempt 0 goes to the keyframe at or before it;
+ * a seek that lands after it (MPEG-TS has no index; a damaged keyframe)
+ * or finds nothing is tried again 2, 8 and 32 s earlier and finally from
+ * the file's start, as vid_frame_at() does for stills. A target at the
+ * start goes straight there.
+ */
+static const double seek_back[] = { 0, 2, 8, 32 };
+#define SEEK_FROM_ZERO (sizeof(seek_back) / sizeof(*seek_back))
+
 static int
-vsrc_goto(struct vsrc *s, bool from_zero, struct err *e)
+vsrc_goto(struct vsrc *s, unsigned attempt, struct err *e)
 {
 	struct vctx *v = &s->v;
-	int64_t at = from_zero ? s->first : s->target;
+	int64_t at = s->target;
 	int rc;
 
 	avcodec_flush_buffers(v->dec);
 	v->dec->skip_frame = AVDISCARD_DEFAULT;
 	s->draining = false;
 	s->fresh = true;
-	s->from_zero = from_zero;
 	s->last_pts = INT64_MIN;
 	s->skipped = 0;
-	/* Byte 0 is the start where the demuxer allows it: a search by
-	 * timestamp (MPEG-TS) may not reach that far back. */
-	if (from_zero && av_seek_frame(v->fmt, -1, 0, AVSEEK_FLAG_BYTE) >= 0)
-		return 0;
+	if (attempt < SEEK_FROM_ZERO)
+		at -= (int64_t)(seek_back[attempt] / av_q2d(v->st->time_base));
+	if (at <= s->first)
+		attempt = SEEK_FROM_ZERO;
+	s->attempt = attempt;
+	/* MPEG-TS: a search by timestamp may land past the first keyframe,
+	 * byte 0 is the start. (Not for the others: Matroska takes a byte
+	 * seek and then fails on its EBML header.) */
+	if (attempt == SEEK_FROM_ZERO) {
+		if (s->byte_zero &&
+		    av_seek_frame(v->fmt, -1, 0, AVSEEK_FLAG_BYTE) >= 0)
+			return 0;
+		at = s->first;
+	}
 	if ((rc = av_seek_frame(v->fmt, v->si, at, AVSEEK_FLAG_BACKWARD)) < 0)
 		rc = av_seek_frame(v->fmt, v->si, at,
 		    AVSEEK_FLAG_BACKWARD | AVSEEK_FLAG_ANY);
@@ -163,7 +184,7 @@ static int
 vsrc_seek(struct vsrc *s, double sec, struct err *e)
 {
 	s->target = vid_ts(&s->v, sec > 0 ? sec : 0);
-	return vsrc_goto(s, false, e);
+	return vsrc_goto(s, 0, e);
 }
 
 /*
@@ -193,26 +214,37 @@ vsrc_next(struct vsrc *s, struct err *e)
 				pts = s->last_pts != INT64_MIN ?
 				    s->last_pts + s->step : s->target;
 			f->best_effort_timestamp = pts;
-			/* A seek that landed after the target (no index, a
-			 * damaged keyframe) is done again from the start. */
-			if (s->fresh && !s->from_zero && pts > s->target &&
-			    s->target > s->first) {
+			/* The seek landed after the target: earlier. */
+			if (s->fresh && s->attempt < SEEK_FROM_ZERO &&
+			    pts > s->target) {
 				av_frame_unref(f);
-				if ((rc = vsrc_goto(s, true, e)) < 0)
+				if ((rc = vsrc_goto(s, s->attempt + 1, e)) < 0)
 					return rc;
 				continue;
 			}
 			s->fresh = false;
-			if (pts + dur <= s->target || pts <= s->last_pts) {
+			if (pts + dur <= s->target) {
 				av_frame_unref(f);
 				if (s->max_skip && ++s->skipped > s->max_skip)
-					return err_set(e, ERR_TOO_LARGE,
-					    "start: more than %u frames to decode "
-					    "from the keyframe", s->max_skip);
+					return err_set(e, ERR_TOO_LARGE, "start: "
+					    "more than %u frames to decode from "
+					    "the keyframe", s->max_skip);
+				continue;
+			}
+			/* A repeated timestamp would go back in time. */
+			if (pts <= s->last_pts) {
+				av_frame_unref(f);
 				continue;
 			}
 			s->last_pts = pts;
 			return 0;
+		}
+		if (rc == AVERROR_EOF && s->fresh &&
+		    s->attempt < SEEK_FROM_ZERO) {
+			/* Nothing decoded from there to the end. */
+			if ((rc = vsrc_goto(s, s->attempt + 1, e)) < 0)
+				return rc;
+			continue;
 		}
 		if (rc == AVERROR_EOF)
 			return 1;
@@ -306,6 +338,17 @@ write_part(struct sink *out, const char *boundary, const struct membuf *jpeg)
 	if (sink_write(out, head, (size_t)n) < 0 ||
 	    sink_write(out, jpeg->data, jpeg->len) < 0 ||
 	    sink_write(out, "\r\n", 2) < 0 || sink_flush(out) < 0)
+		return -1;
+	return 0;
+}
+
+static int
+write_close(struct sink *out, const char *boundary)
+{
+	char tail[BOUNDARY_MAX + 8];
+	int n = snprintf(tail, sizeof(tail), "--%s--\r\n", boundary);
+
+	if (sink_write(out, tail, (size_t)n) < 0 || sink_flush(out) < 0)
 		return -1;
 	return 0;
 }
@@ -423,17 +466,12 @@ vstream_mjpeg(const struct vstream_job *job, const char *boundary,
 		parts++;
 	}
 	if (parts == 0 && !stopped(job->stop)) {
-		rc = err_set(e, ERR_UNDECODABLE, "video does not decode: no frame");
+		rc = err_set(e, ERR_UNDECODABLE,
+		    "video does not decode: no frame");
 		goto out;
 	}
-	rc = 0;
-	{
-		char tail[BOUNDARY_MAX + 8];
-		int n = snprintf(tail, sizeof(tail), "--%s--\r\n", boundary);
-
-		if (sink_write(out, tail, (size_t)n) < 0 || sink_flush(out) < 0)
-			rc = err_set(e, ERR_INTERNAL, "client went away");
-	}
+	rc = write_close(out, boundary) < 0 ?
+	    err_set(e, ERR_INTERNAL, "client went away") : 0;
 out:
 	rgb_free(&frame);
 	membuf_cleanup(&jpeg);
@@ -475,7 +513,7 @@ struct vt {
 	struct geom_plan plan;
 	unsigned turn;
 	bool direct;		/* a scale only: swscale straight to YUV */
-	double t0;		/* seconds on the file's timeline where output starts */
+	double t0;		/* where the output starts, file time (s) */
 	int64_t last_vpts;
 	double period, next_slot;
 	struct vt_audio a;
@@ -625,14 +663,14 @@ vt_open_video(struct vt *t, struct err *e)
 		c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
 	if (webm) {
 		/* Constant quality under a bitrate ceiling; q 80 -> crf 31. */
-		c->bit_rate = (int64_t)(c->width * (double)c->height * fps * 0.25);
+		c->bit_rate = (int64_t)(c->width * (double)c->height * fps *
+		    0.25);
 		c->qmin = 4;
 		c->qmax = 63;
 		av_dict_set(&o, "deadline", "realtime", 0);
 		av_dict_set(&o, "cpu-used", "8", 0);
 		av_dict_set(&o, "lag-in-frames", "0", 0);
-		av_dict_set_int(&o, "crf", lround(63 - q * 0.4),
-		    0);
+		av_dict_set_int(&o, "crf", lround(63 - q * 0.4), 0);
 	} else {
 		/* q 80 -> crf 23, x264's own default. */
 		av_dict_set(&o, "preset", "veryfast", 0);
@@ -1043,7 +1081,8 @@ vstream_transcode(const struct vstream_job *job, struct sink *out,
 	if ((rc = vsrc_next(&t.src, e)) < 0)
 		goto out;
 	if (rc == 1) {
-		rc = err_set(e, ERR_UNDECODABLE, "video does not decode: no frame");
+		rc = err_set(e, ERR_UNDECODABLE,
+		    "video does not decode: no frame");
 		goto out;
 	}
 	if (t.p.format == OUT_MP4)

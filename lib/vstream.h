@@ -27,7 +27,8 @@
 #include "vid.h"
 
 struct vstream_job {
-	const struct params *params;	/* format, size/fit/..., q, fps, start, loop */
+	/* format, size, fit, ..., q, fps, start, loop */
+	const struct params *params;
 	int fd;
 	off_t size;
 	enum media_type type;		/* a video type from sniff_type() */

@@ -12,8 +12,11 @@ set -euo pipefail
 # build: compiler, the libraries (pkg-config names them in the Makefile)
 # tests: the web servers, pytest + Pillow, and the tools that make fixtures
 # (gm, ffmpeg, heif-enc, avifenc, cjxl) and read metrics (prometheus_client)
-# deployment tests: Apache (mod_proxy_fcgi, mod_fcgid); make deb: debhelper,
-# lintian; make package-test: systemd (systemd-analyze verify)
+# browser test: Debian's chromium (playwright-core from npm drives it, never a
+# downloaded browser); deployment tests: Apache (mod_proxy_fcgi, mod_fcgid);
+# make deb: debhelper, lintian; make package-test: systemd (systemd-analyze verify); make fuzz:
+# clang with its libFuzzer/sanitizer runtime
+# [program] tests and make bench-program: cjpeg (libjpeg-turbo-progs), gunicorn
 PKGS="gcc make pkg-config
   libgraphicsmagick1-dev libfcgi-dev libinih-dev libcmocka-dev libssl-dev
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
@@ -21,8 +24,10 @@ PKGS="gcc make pkg-config
   nginx lighttpd spawn-fcgi
   python3-pytest python3-pil python3-prometheus-client graphicsmagick
   wrk curl ffmpeg libheif-examples libavif-bin libjxl-tools
-  apache2 libapache2-mod-fcgid
-  debhelper lintian fakeroot dpkg-dev systemd"
+  apache2 libapache2-mod-fcgid chromium
+  debhelper lintian fakeroot dpkg-dev systemd
+  clang libclang-rt-14-dev
+  libjpeg-turbo-progs gunicorn"
 
 say() { printf '[deps] %s\n' "$*"; }
 
