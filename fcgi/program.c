@@ -3,6 +3,7 @@
  * expansion, the child and the streaming loop. See program.h.
  */
 #include "program.h"
+#include "sign.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -991,6 +992,11 @@ child_exec(const struct program *p, char *const argv[], int fds[4],
 	/* Gone with the worker, however the worker goes. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 		goto fail;
+	/* No set-user-ID gain through it, no core file of a crash in some
+	 * directory, no dependence on where the worker happens to be. */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 }) < 0 || chdir("/") < 0)
+		goto fail;
 	/* Every source above the targets first, so no dup2() clobbers one. */
 	for (int i = 0; i < 4; i++)
 		if (fds[i] >= 0 && (fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 16)) < 0)
@@ -1451,6 +1457,7 @@ program_route(const struct server *srv, const struct request *req,
 	const struct program *p;
 	const char *values[PROG_MAX_PARAMS], *q;
 	char vbuf[PARAMS_MAX_QUERY + 16], rel[PATH_MAX_URI + 1];
+	char signed_q[PARAMS_MAX_QUERY + 2];
 	char **argv = NULL;
 	struct stat st;
 	int fd = -1, rc;
@@ -1458,8 +1465,19 @@ program_route(const struct server *srv, const struct request *req,
 	if ((p = program_match(cfg, req->uri)) == NULL)
 		return 0;
 	q = strchr(req->uri, '?');
-	if ((rc = program_params(p, q ? q + 1 : NULL, values, vbuf, sizeof(vbuf),
-	    e)) < 0)
+	if (cfg->presets_only) {
+		rc = err_set(e, ERR_FORBIDDEN,
+		    "preset: this server answers only preset= requests");
+		goto out;
+	}
+	/* Signed as sent: a program's parameters have no canonical form. */
+	if (cfg->signing_key != NULL) {
+		if ((rc = sign_check_raw(cfg->signing_key, req->uri, signed_q,
+		    sizeof(signed_q), e)) < 0)
+			goto out;
+	}
+	if ((rc = program_params(p, cfg->signing_key != NULL ? signed_q :
+	    q ? q + 1 : NULL, values, vbuf, sizeof(vbuf), e)) < 0)
 		goto out;
 	if (p->uses_file) {
 		/* The same resolution as a media request: decoded once, no

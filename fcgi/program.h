@@ -8,7 +8,8 @@
  * a pipe the worker drains into its error log as stderr, the requested
  * file as fd 3 (named to it as /proc/self/fd/3) and no other descriptor,
  * an environment of exactly the declared env.NAME lines, its own process
- * group, and SIGKILL if the worker dies.
+ * group, SIGKILL if the worker dies, no new privileges, no core file, and
+ * / as its working directory.
  *
  * Failure (exit status not 0, a signal, the timeout, no output, more than
  * max_output) before the response is committed is a clean 502; after it,

@@ -28,8 +28,19 @@ int sign_check(const char *key, const char *path, size_t path_len,
     const struct params *p, struct err *e);
 
 /*
+ * For [program] routes, whose parameters are the program's own: the
+ * signature is over PATH "?" the query as sent with the sig pair removed
+ * (order kept). Verifies it and writes that query (without sig) into out
+ * for the route's own parser. 0, or ERR_FORBIDDEN in e.
+ */
+int sign_check_raw(const char *key, const char *uri, char *out, size_t len,
+    struct err *e);
+
+/*
  * `mediafcgi --sign URL`: writes URL's path, its canonical query and the
- * sig into out ("/a.jpg?size=300x200&sig=..."). 0, or -1 with e filled.
+ * sig into out ("/a.jpg?size=300x200&sig=..."); a query that is not the
+ * media API's (a [program] route's) is signed as given, the way
+ * sign_check_raw() checks it. 0, or -1 with e filled.
  */
 int sign_url(const char *key, const char *url, char *out, size_t len,
     struct err *e);

@@ -108,6 +108,31 @@ test_sign_url_output_is_canonical(void **state)
 	assert_int_equal(sign_url(KEY, "a.jpg", url, sizeof(url), &e), -ERR_BAD_PARAM);
 }
 
+static void
+test_raw_signature_for_program_routes(void **state)
+{
+	char url[512], q[600];
+	struct err e;
+
+	(void)state;
+	err_init(&e);
+	/* Not the media API: signed as given, order kept. */
+	assert_int_equal(sign_url(KEY, "/convert/a.jpg?w=100&q=50", url,
+	    sizeof(url), &e), 0);
+	assert_memory_equal(url, "/convert/a.jpg?w=100&q=50&sig=", 30);
+	err_init(&e);
+	assert_int_equal(sign_check_raw(KEY, url, q, sizeof(q), &e), 0);
+	assert_string_equal(q, "w=100&q=50");
+	/* Reordered or changed: refused. */
+	snprintf(q, sizeof(q), "/convert/a.jpg?q=50&w=100&%s", strstr(url, "sig="));
+	err_init(&e);
+	assert_int_equal(sign_check_raw(KEY, q, url + 300, 200, &e), -ERR_FORBIDDEN);
+	err_init(&e);
+	assert_int_equal(sign_check_raw(KEY, "/convert/a.jpg?w=100", q, sizeof(q),
+	    &e), -ERR_FORBIDDEN);
+	assert_non_null(strstr(e.msg, "needs signed URLs"));
+}
+
 int
 main(void)
 {
@@ -116,6 +141,7 @@ main(void)
 		cmocka_unit_test(test_check_accepts_any_order_and_rejects_changes),
 		cmocka_unit_test(test_missing_or_malformed_sig),
 		cmocka_unit_test(test_sign_url_output_is_canonical),
+		cmocka_unit_test(test_raw_signature_for_program_routes),
 	};
 
 	return cmocka_run_group_tests_name("sign", tests, NULL, NULL);

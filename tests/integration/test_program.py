@@ -1,0 +1,670 @@
+"""[program NAME] routes behind a real nginx: the README's examples (cjpeg,
+ffmpeg to WebM, gm convert) answer decodable content, output streams as the
+program produces it, and every way a program can fail ends cleanly: a 502
+JSON error before the response is committed, a cut connection after, the
+child's whole process group gone, and the worker left with no zombie and no
+extra descriptor (read from /proc after each request).
+
+The misbehaving programs are one Python helper (written at test time) run
+in a mode: lines, fail, signal, sleep, empty, flood, flood_fail, forever,
+argv, fds, env. mediafcgi answers every path (mount ""), so programs take
+their own prefixes next to the media API.
+"""
+
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+
+import webservers
+
+PY = "/usr/bin/python3"
+
+HELPER = r'''
+import json, os, signal, subprocess, sys, time
+mode = sys.argv[1]
+out = sys.stdout.buffer
+if mode == "lines":
+    out.write(b"first line\n"); out.flush()
+    time.sleep(1)
+    out.write(b"second line\n"); out.flush()
+elif mode == "fail":
+    sys.stderr.write("SECRET-STDERR-TEXT: cannot convert\n")
+    sys.exit(1)
+elif mode == "signal":
+    os.kill(os.getpid(), signal.SIGKILL)
+elif mode == "sleep":
+    time.sleep(30)
+elif mode == "empty":
+    pass
+elif mode == "flood":                  # 10 MiB
+    for _ in range(160):
+        out.write(b"x" * 65536)
+elif mode == "small_flood":            # 5000 bytes, under the hold
+    out.write(b"y" * 5000)
+elif mode == "flood_fail":             # 100 KiB, then a failure
+    out.write(b"z" * 102400); out.flush()
+    sys.exit(1)
+elif mode == "forever":                # pid file; a grandchild; endless output
+    with open(sys.argv[2], "w") as f:
+        f.write(str(os.getpid()))
+    subprocess.Popen(["/bin/sleep", "60"])
+    while True:
+        out.write(b"w" * 65536); out.flush()
+        time.sleep(0.01)
+elif mode == "silent":                 # pid file; a grandchild; no output at all
+    with open(sys.argv[2], "w") as f:
+        f.write(str(os.getpid()))
+    subprocess.Popen(["/bin/sleep", "60"])
+    time.sleep(30)
+elif mode == "argv":
+    out.write(json.dumps(sys.argv[2:]).encode())
+elif mode == "fds":
+    d = "/proc/self/fd"
+    fds = {}
+    for n in os.listdir(d):
+        try:
+            fds[n] = os.readlink(os.path.join(d, n))
+        except OSError:
+            pass
+    fds = {k: v for k, v in fds.items() if not v.endswith("/fd")}  # listdir's own
+    out.write(json.dumps({"fds": fds, "file": open(sys.argv[2], "rb").read(4).hex()}).encode())
+elif mode == "env":
+    out.write(json.dumps(dict(os.environ)).encode())
+'''
+
+
+# ---------------------------------------------------------------- fixtures
+
+@pytest.fixture(scope="module")
+def pdirs():
+    top = tempfile.mkdtemp(prefix="mediafcgi-prog-")
+    os.chmod(top, 0o755)
+    root = os.path.join(top, "media")
+    outside = os.path.join(top, "outside")
+    os.makedirs(root)
+    os.makedirs(outside)
+    helper = os.path.join(top, "helper.py")
+    with open(helper, "w") as f:
+        f.write(HELPER)
+    gm = ["gm", "convert", "-size", "160x120"]
+    subprocess.run(gm + ["gradient:red-blue", os.path.join(root, "photo.ppm")], check=True)
+    subprocess.run(gm + ["gradient:green-yellow", os.path.join(root, "photo.jpg")], check=True)
+    subprocess.run(gm + ["xc:white", os.path.join(outside, "secret.jpg")], check=True)
+    subprocess.run(gm + ["xc:white", os.path.join(outside, "secret.ppm")], check=True)
+    os.symlink(os.path.join(outside, "secret.jpg"), os.path.join(root, "link.jpg"))
+    os.symlink(os.path.join(outside, "secret.ppm"), os.path.join(root, "link.ppm"))
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc=duration=3:size=160x120:rate=25", "-c:v", "mpeg4",
+                    os.path.join(root, "clip.mp4")], check=True)
+    yield {"top": top, "root": root, "outside": outside, "helper": helper}
+    shutil.rmtree(top, ignore_errors=True)
+
+
+def helper_program(pdirs, prefix, mode, **extra):
+    d = {"match": "prefix:%s" % prefix, "argv": "%s %s %s" % (PY, pdirs["helper"], mode),
+         "content_type": "text/plain"}
+    d.update(extra)
+    return d
+
+
+def programs(pdirs):
+    forever_pid = os.path.join(pdirs["top"], "forever.pid")
+    silent_pid = os.path.join(pdirs["top"], "silent.pid")
+    return {
+        # README examples
+        "program cjpeg": {"match": "ext:.ppm", "argv": "cjpeg -quality {q} {file}",
+                          "param.q": "int 1 100 75", "content_type": "image/jpeg"},
+        "program gm": {"match": "prefix:/gm/",
+                       "argv": "gm convert {file} -resize {w}x{h} jpeg:-",
+                       "param.w": "int 1 2000 320", "param.h": "int 1 2000 240",
+                       "content_type": "image/jpeg"},
+        "program webm": {"match": "prefix:/webm/",
+                         "argv": "ffmpeg -hide_banner -loglevel error -i {file} -t {t} "
+                                 "-c:v libvpx -f webm -",
+                         "param.t": "int 1 10 1", "content_type": "video/webm",
+                         "timeout": "30"},
+        # behaviour
+        "program lines": helper_program(pdirs, "/t/lines/", "lines"),
+        "program fail": helper_program(pdirs, "/t/fail/", "fail"),
+        "program signal": helper_program(pdirs, "/t/signal/", "signal"),
+        "program sleep": helper_program(pdirs, "/t/sleep/", "sleep", timeout="2"),
+        "program empty": helper_program(pdirs, "/t/empty/", "empty"),
+        "program flood": helper_program(pdirs, "/t/flood/", "flood", max_output="1M"),
+        "program small": helper_program(pdirs, "/t/small/", "small_flood", max_output="1000"),
+        "program flood-fail": helper_program(pdirs, "/t/flood_fail/", "flood_fail"),
+        "program forever": helper_program(pdirs, "/t/forever/", "forever " + forever_pid),
+        "program silent": helper_program(pdirs, "/t/silent/", "silent " + silent_pid,
+                                         timeout="20"),
+        "program argv": helper_program(pdirs, "/t/argv/", "argv {s} {n}",
+                                       **{"param.s": "string 200 none",
+                                          "param.n": "int 0 9 1"}),
+        "program fds": helper_program(pdirs, "/t/fds/", "fds {file}"),
+        "program env": helper_program(pdirs, "/t/env/", "env",
+                                      **{"env.FOO": "bar baz", "env.LANG": "C.UTF-8"}),
+    }
+
+
+@pytest.fixture(scope="module")
+def pstack(pdirs):
+    """mediafcgi (one worker, so /proc checks see the one that answered)
+    behind nginx, every path handed to it."""
+    b = webservers.mediafcgi_bin()
+    if not os.access(b, os.X_OK):
+        pytest.fail("%s not built (run make, or set MEDIAFCGI_BIN)" % b)
+    s = webservers.Stack(front="nginx", media_root=pdirs["root"], mount="", workers=1,
+                         config_extra=programs(pdirs))
+    s.start()
+    s.forever_pid = os.path.join(pdirs["top"], "forever.pid")
+    s.silent_pid = os.path.join(pdirs["top"], "silent.pid")
+    yield s
+    left = s.stop()
+    assert not left, "processes left behind after SIGTERM: %s" % left
+    assert not s.sanitizer_reports(), "\n".join(s.sanitizer_reports())
+
+
+# ---------------------------------------------------------------- /proc
+
+def worker(s):
+    w = s.worker_pids()
+    assert len(w) == 1, w
+    return w[0]
+
+
+def fd_count(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+def proc_state(pid):
+    with open("/proc/%d/stat" % pid, "rb") as f:
+        stat = f.read()
+    return stat[stat.rfind(b")") + 2:].split()[0].decode()
+
+
+def zombies(pid):
+    out = []
+    for c in webservers.children(pid):
+        try:
+            if proc_state(c) == "Z":
+                out.append(c)
+        except OSError:
+            pass
+    return out
+
+
+def live_group(pgid):
+    """Processes (not zombies) in process group pgid."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d, "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(b")") + 2:].split()
+        if int(fields[2]) == pgid and fields[0] != b"Z":
+            out.append(int(d))
+    return out
+
+
+class Clean:
+    """After the block: the worker has no children at all (no zombie, no
+    program left) and as many descriptors as before, within a deadline."""
+
+    def __init__(self, s, deadline=1.0):
+        self.s = s
+        self.deadline = deadline
+
+    def __enter__(self):
+        self.w = worker(self.s)
+        # the previous request's connection may still be closing
+        end = time.monotonic() + 1.0
+        self.fds = fd_count(self.w)
+        while time.monotonic() < end:
+            time.sleep(0.05)
+            n = fd_count(self.w)
+            if n == self.fds and not webservers.children(self.w):
+                break
+            self.fds = n
+        return self
+
+    def __exit__(self, *exc):
+        if exc[0] is not None:
+            return False
+        end = time.monotonic() + self.deadline
+        while True:
+            kids = webservers.children(self.w)
+            n = fd_count(self.w)
+            if not kids and n <= self.fds:
+                break
+            if time.monotonic() > end:
+                pytest.fail("worker %d after the request: children %s (zombies %s), "
+                            "%d fds (before %d): %s" % (
+                                self.w, kids, zombies(self.w), n, self.fds,
+                                sorted(os.listdir("/proc/%d/fd" % self.w))))
+            time.sleep(0.02)
+        assert worker(self.s) == self.w, "the worker was replaced (it died)"
+        return False
+
+
+# ---------------------------------------------------------------- raw HTTP
+
+class RawResponse:
+    def __init__(self):
+        self.status = None
+        self.headers = {}
+        self.body = b""
+        self.complete = False      # a terminating chunk / full length seen
+        self.first_body_at = None  # seconds after the request was sent
+        self.end_at = None
+        self.error = None
+
+
+def raw_get(s, path, timeout=15, read_limit=None):
+    """GET path over a plain socket, HTTP/1.1: records when the first body
+    bytes arrived and whether the answer was complete (chunked: the
+    terminating chunk; else Content-Length) or cut."""
+    r = RawResponse()
+    c = socket.create_connection((s.host, s.port), timeout=timeout)
+    t0 = time.monotonic()
+    c.sendall(("GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+               % path).encode())
+    buf = b""
+    head_done = False
+    chunked = False
+    length = None
+    try:
+        while True:
+            try:
+                data = c.recv(65536)
+            except (ConnectionResetError, socket.timeout) as e:
+                r.error = e
+                break
+            if not data:
+                break
+            buf += data
+            if not head_done and b"\r\n\r\n" in buf:
+                head, buf = buf.split(b"\r\n\r\n", 1)
+                lines = head.decode("latin-1").split("\r\n")
+                r.status = int(lines[0].split()[1])
+                for line in lines[1:]:
+                    k, v = line.split(":", 1)
+                    r.headers[k.strip().lower()] = v.strip()
+                head_done = True
+                chunked = r.headers.get("transfer-encoding", "").lower() == "chunked"
+                length = r.headers.get("content-length")
+            if head_done and buf and r.first_body_at is None:
+                r.first_body_at = time.monotonic() - t0
+            if read_limit and len(buf) >= read_limit:
+                break
+    finally:
+        c.close()
+    r.end_at = time.monotonic() - t0
+    if chunked:
+        body, rest = b"", buf
+        while True:
+            if b"\r\n" not in rest:
+                break
+            size_line, rest = rest.split(b"\r\n", 1)
+            size = int(size_line.split(b";")[0], 16)
+            if size == 0:
+                r.complete = rest.startswith(b"\r\n")
+                break
+            if len(rest) < size + 2:
+                body += rest[:size]
+                break
+            body += rest[:size]
+            rest = rest[size + 2:]
+        r.body = body
+    else:
+        r.body = buf
+        r.complete = length is not None and len(buf) == int(length)
+    return r
+
+
+def fcgi_get(sock_path, uri, timeout=15):
+    """One GET straight to mediafcgi's socket (no web server), to read what
+    it sends: (header text, body, END_REQUEST seen)."""
+    def record(t, content):
+        return struct.pack("!BBHHBx", 1, t, 1, len(content), 0) + content
+
+    def pair(k, v):
+        k, v = k.encode(), v.encode()
+        return bytes([len(k), len(v)]) + k + v
+
+    params = b"".join(pair(k, v) for k, v in (
+        ("REQUEST_METHOD", "GET"), ("REQUEST_URI", uri),
+        ("QUERY_STRING", uri.partition("?")[2]), ("REMOTE_ADDR", "127.0.0.1")))
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    c.settimeout(timeout)
+    c.connect(sock_path)
+    c.sendall(record(1, struct.pack("!HB5x", 1, 0)) + record(4, params) + record(4, b"")
+              + record(5, b""))
+    data, out, ended = b"", b"", False
+    try:
+        while True:
+            chunk = c.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        c.close()
+    while len(data) >= 8:
+        _, t, _, n, pad = struct.unpack("!BBHHB", data[:7])
+        if len(data) < 8 + n + pad:
+            break
+        if t == 6:
+            out += data[8:8 + n]
+        elif t == 3:
+            ended = True
+        data = data[8 + n + pad:]
+    head, _, body = out.partition(b"\r\n\r\n")
+    return head.decode("latin-1"), body, ended
+
+
+def assert_502(r, want):
+    assert r.status == 502, r
+    assert r.content_type == "application/json", r
+    j = r.json()
+    assert j["status"] == 502 and want in j["error"], j
+    assert b"SECRET" not in r.body, r
+
+
+def mediafcgi_log(s):
+    with open(s.path("mediafcgi.log"), "rb") as f:
+        return f.read().decode("utf-8", "replace")
+
+
+def decode_image(data):
+    from PIL import Image
+    import io
+    im = Image.open(io.BytesIO(data))
+    im.load()
+    return im
+
+
+# ---------------------------------------------------------------- examples
+
+def test_cjpeg_example(pstack):
+    with Clean(pstack):
+        r = pstack.get("/photo.ppm?q=60")
+    assert r.status == 200, r
+    assert r.content_type == "image/jpeg"
+    im = decode_image(r.body)
+    assert im.format == "JPEG" and im.size == (160, 120)
+    # the default quality, and a different answer for another q
+    r2 = pstack.get("/photo.ppm")
+    assert r2.status == 200 and r2.body != r.body
+
+
+def test_gm_example(pstack):
+    with Clean(pstack):
+        r = pstack.get("/gm/photo.jpg?w=80&h=80")
+    assert r.status == 200, r
+    assert r.content_type == "image/jpeg"
+    im = decode_image(r.body)
+    assert im.format == "JPEG" and im.size == (80, 60)   # aspect kept, inside 80x80
+
+
+def test_ffmpeg_webm_example(pstack, tmp_path):
+    with Clean(pstack):
+        r = pstack.get("/webm/clip.mp4?t=1")
+    assert r.status == 200, (r, pstack.logs())
+    assert r.content_type == "video/webm"
+    assert r.body[:4] == b"\x1a\x45\xdf\xa3", "not an EBML (WebM) file"
+    out = tmp_path / "out.webm"
+    out.write_bytes(r.body)
+    probe = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0",
+                            "-count_frames", "-show_entries",
+                            "stream=codec_name,width,height,nb_read_frames",
+                            "-of", "json", str(out)], capture_output=True, text=True)
+    assert probe.returncode == 0, probe.stderr
+    st = json.loads(probe.stdout)["streams"][0]
+    assert st["codec_name"] == "vp8" and (st["width"], st["height"]) == (160, 120), st
+    assert 20 <= int(st["nb_read_frames"]) <= 30, st    # -t 1 at 25 fps
+
+
+def test_examples_behind_lighttpd(pdirs):
+    with webservers.Stack(front="lighttpd", media_root=pdirs["root"], mount="", workers=1,
+                          config_extra=programs(pdirs)) as s:
+        r = s.get("/photo.ppm?q=50")
+        assert r.status == 200 and r.content_type == "image/jpeg", r
+        decode_image(r.body)
+        r = s.get("/gm/photo.jpg?w=40&h=40")
+        assert r.status == 200 and decode_image(r.body).size == (40, 30), r
+        r = s.get("/t/fail/")
+        assert_502(r, "exit status 1")
+
+
+# ---------------------------------------------------------------- streaming
+
+def test_output_streams_as_produced(pstack):
+    """lines: a line, 1 s of nothing, a line. The first reaches the client
+    long before the program ends; the answer is chunked by nginx."""
+    with Clean(pstack):
+        r = raw_get(pstack, "/t/lines/")
+    assert r.status == 200, vars(r)
+    assert r.body == b"first line\nsecond line\n"
+    assert r.complete
+    assert r.headers.get("transfer-encoding") == "chunked", r.headers
+    assert r.first_body_at < 0.8, "first bytes after %.2f s" % r.first_body_at
+    assert r.end_at >= 1.0, r.end_at
+
+
+def test_program_answers_tell_the_web_server_not_to_buffer(pstack):
+    head, body, ended = fcgi_get(pstack.sock, "/t/lines/")
+    assert "X-Accel-Buffering: no" in head, head
+    assert "Content-Type: text/plain" in head
+    assert ended and body == b"first line\nsecond line\n"
+    # a quick small answer is held whole: it gets a length
+    head, body, ended = fcgi_get(pstack.sock, "/t/argv/?s=x")
+    assert "Content-Length: %d" % len(body) in head, head
+
+
+def test_head_request(pstack):
+    r = pstack.head("/photo.ppm")
+    assert r.status == 200 and r.content_type == "image/jpeg" and r.body == b""
+
+
+# ---------------------------------------------------------------- failures
+
+def test_exit_status_before_output_is_502_and_stderr_goes_to_log(pstack):
+    with Clean(pstack):
+        r = pstack.get("/t/fail/")
+    assert_502(r, "program fail failed (exit status 1)")
+    log = mediafcgi_log(pstack)
+    assert "program fail[" in log and "SECRET-STDERR-TEXT: cannot convert" in log, log
+
+
+def test_killed_by_signal_is_502(pstack):
+    with Clean(pstack):
+        r = pstack.get("/t/signal/")
+    assert_502(r, "killed by SIGKILL")
+
+
+def test_timeout_is_502_within_timeout_plus_one(pstack):
+    with Clean(pstack):
+        t0 = time.monotonic()
+        r = pstack.get("/t/sleep/")
+        dt = time.monotonic() - t0
+    assert_502(r, "timed out after 2 s")
+    assert 1.9 <= dt < 3.0, dt
+
+
+def test_no_output_is_502(pstack):
+    with Clean(pstack):
+        r = pstack.get("/t/empty/")
+    assert_502(r, "wrote nothing")
+
+
+def test_over_max_output_is_cut(pstack):
+    with Clean(pstack):
+        r = raw_get(pstack, "/t/flood/")
+    assert r.status == 200                   # committed: the status was sent
+    assert not r.complete, "a cut answer must not look complete"
+    assert 65536 <= len(r.body) <= 1 << 20, len(r.body)
+    assert "max_output" in mediafcgi_log(pstack)
+
+
+def test_over_max_output_within_the_hold_is_502(pstack):
+    with Clean(pstack):
+        r = pstack.get("/t/small/")
+    assert_502(r, "more than max_output (1000 bytes)")
+
+
+def test_failure_after_commit_is_cut(pstack):
+    with Clean(pstack):
+        r = raw_get(pstack, "/t/flood_fail/")
+    assert r.status == 200
+    assert not r.complete, "no terminating chunk after a failure"
+    assert len(r.body) <= 102400
+    # through http.client: an incomplete read
+    conn = http.client.HTTPConnection(pstack.host, pstack.port, timeout=10)
+    conn.request("GET", "/t/flood_fail/")
+    resp = conn.getresponse()
+    with pytest.raises((http.client.IncompleteRead, ConnectionError)):
+        resp.read()
+    conn.close()
+    # and at the FastCGI level: no END_REQUEST
+    head, body, ended = fcgi_get(pstack.sock, "/t/flood_fail/")
+    assert not ended and head.startswith("Status: 200")
+
+
+def test_client_going_away_kills_the_process_group(pstack):
+    if os.path.exists(pstack.forever_pid):
+        os.unlink(pstack.forever_pid)
+    with Clean(pstack, deadline=1.5):
+        c = socket.create_connection((pstack.host, pstack.port), timeout=10)
+        c.sendall(b"GET /t/forever/ HTTP/1.1\r\nHost: x\r\n\r\n")
+        got = b""
+        while len(got) < 200000:
+            got += c.recv(65536)
+        with open(pstack.forever_pid) as f:
+            pgid = int(f.read())
+        assert len(live_group(pgid)) >= 2, "the helper and its grandchild run"
+        c.close()
+        t0 = time.monotonic()
+        while live_group(pgid) and time.monotonic() - t0 < 1.0:
+            time.sleep(0.02)
+        assert not live_group(pgid), "process group %d alive %.1f s after the client left" % (
+            pgid, time.monotonic() - t0)
+
+
+def test_client_going_away_from_a_silent_program(pstack):
+    """Nothing to write, so no write fails: the web server's hang-up on the
+    FastCGI connection is what tells the worker."""
+    if os.path.exists(pstack.silent_pid):
+        os.unlink(pstack.silent_pid)
+    with Clean(pstack, deadline=1.5):
+        c = socket.create_connection((pstack.host, pstack.port), timeout=10)
+        c.sendall(b"GET /t/silent/ HTTP/1.1\r\nHost: x\r\n\r\n")
+        end = time.monotonic() + 5
+        while not os.path.exists(pstack.silent_pid) and time.monotonic() < end:
+            time.sleep(0.02)
+        time.sleep(0.1)
+        with open(pstack.silent_pid) as f:
+            pgid = int(f.read())
+        assert len(live_group(pgid)) >= 2
+        c.close()
+        t0 = time.monotonic()
+        while live_group(pgid) and time.monotonic() - t0 < 1.0:
+            time.sleep(0.02)
+        assert not live_group(pgid), "process group %d alive %.1f s after the client left" % (
+            pgid, time.monotonic() - t0)
+
+
+# ---------------------------------------------------------------- parameters
+
+def test_undeclared_parameter_is_400(pstack):
+    r = pstack.get("/photo.ppm?size=300x200")
+    assert r.status == 400, r
+    assert r.json()["error"].startswith("size: not a parameter"), r.json()
+
+
+def test_parameter_out_of_bounds_is_400(pstack):
+    for q in ("0", "101", "-5", "abc", "7.5"):
+        r = pstack.get("/photo.ppm?q=" + q)
+        assert r.status == 400 and r.json()["error"].startswith("q: "), (q, r)
+    r = pstack.get("/gm/photo.jpg?w=5000")
+    assert r.status == 400 and "w: must be from 1 to 2000" in r.json()["error"], r
+
+
+def test_shell_metacharacters(pstack, pdirs):
+    mark = os.path.join(pdirs["top"], "pwned")
+    # an int: refused
+    r = pstack.get("/photo.ppm?q=1;touch%20" + mark)
+    assert r.status == 400 and r.json()["error"].startswith("q: expected a whole number"), r
+    # a string: one literal argv element, never a shell
+    with Clean(pstack):
+        r = pstack.get("/t/argv/?s=1;touch%20" + mark + "%20$(id)%20%60id%60%7C%26&n=3")
+    assert r.status == 200, r
+    assert json.loads(r.body) == ["1;touch " + mark + " $(id) `id`|&", "3"]
+    assert not os.path.exists(mark)
+    r = pstack.get("/t/argv/?s=--output=/tmp/x")
+    assert r.status == 400 and "must not start with '-'" in r.json()["error"], r
+
+
+def test_path_traversal_for_file_is_403(pstack):
+    for path in ("/gm/%2e%2e/outside/secret.jpg", "/gm/sub/%2e%2e/%2e%2e/outside/secret.jpg",
+                 "/gm/../outside/secret.jpg", "/gm/link.jpg",
+                 # ext: programs resolve under the media mount the same way
+                 "/sub/%2e%2e/photo.ppm", "/link.ppm"):
+        r = pstack.get(path)
+        assert r.status in (403,), (path, r)
+        assert r.content_type == "application/json"
+    assert pstack.get("/gm/nothing.jpg").status == 404
+    assert pstack.get("/gm/").status == 404
+
+
+# ---------------------------------------------------------------- the child
+
+def test_child_descriptors(pstack):
+    """0 /dev/null, 1 and 2 pipes, 3 the file; nothing of the worker's."""
+    with Clean(pstack):
+        r = pstack.get("/t/fds/photo.jpg")
+    assert r.status == 200, r
+    j = json.loads(r.body)
+    assert sorted(j["fds"]) == ["0", "1", "2", "3"], j
+    assert j["fds"]["0"] == "/dev/null"
+    assert j["fds"]["1"].startswith("pipe:") and j["fds"]["2"].startswith("pipe:")
+    assert j["fds"]["3"] == os.path.join(pstack.media_root, "photo.jpg")
+    assert j["file"] == "ffd8ffe0" or j["file"].startswith("ffd8"), j
+
+
+def test_child_environment_is_only_the_declared(pstack):
+    r = pstack.get("/t/env/")
+    assert r.status == 200, r
+    env = json.loads(r.body)
+    # python may add LC_CTYPE when it coerces the C locale; nothing else
+    env.pop("LC_CTYPE", None)
+    assert env == {"FOO": "bar baz", "LANG": "C.UTF-8"}, env
+
+
+def test_bad_program_config_is_refused_at_start(tmp_path, pdirs):
+    def check(section, want):
+        conf = tmp_path / "bad.conf"
+        text = "[server]\nallow_root = yes\n[media]\nroot = %s\n[program x]\n" % pdirs["root"]
+        text += "".join("%s = %s\n" % kv for kv in section.items())
+        conf.write_text(text)
+        r = subprocess.run([webservers.mediafcgi_bin(), "--config", str(conf), "--test-config"],
+                           capture_output=True, text=True, timeout=10)
+        assert r.returncode == 1 and want in r.stderr, (section, r.stderr)
+
+    check({"match": "prefix:/x/", "argv": "no-such-converter {file}"}, "not found in PATH")
+    check({"match": "prefix:/x/", "argv": "cat {file} {q}"}, "unknown placeholder")
+    check({"match": "prefix:/x/", "argv": "cat {file}", "param.q": "int 1 9 5"},
+          "param.q is not used")
+    check({"match": "prefix:/x/", "argv": "cat {file}", "timeout": "60"},
+          "below [server] request_timeout 60")
+    check({"argv": "cat {file}"}, "match is required")
