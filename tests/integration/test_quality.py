@@ -190,8 +190,11 @@ def test_psnr_against_gm(qstack, quality_media, name, fit, size):
         % (name, fit, size, db_png)
     # What is delivered: JPEG's own loss dominates here (both tools lose
     # 3..15 dB to it), so the bar is gm's own default JPEG of the same
-    # operation, not an absolute number.
-    assert db_jpg >= db_gm_jpg - 0.5, \
+    # operation, not an absolute number. Same encoder, same quality (75):
+    # what differs is the resampling (libjpeg's DCT shrink + Catmull-Rom
+    # against gm's full decode + Lanczos), worth up to ~0.7 dB on the
+    # noisy synthetic photo; 1 dB is the bar.
+    assert db_jpg >= db_gm_jpg - 1.0, \
         "%s fit=%s size=%s: default JPEG %.1f dB, gm's own JPEG %.1f dB against gm's result" \
         % (name, fit, size, db_jpg, db_gm_jpg)
 
