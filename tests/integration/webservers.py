@@ -26,6 +26,15 @@ How mediafcgi is started (launch=):
   bin-path   lighttpd only: lighttpd spawns mediafcgi itself on fd 0
 Both front ends serve static files (index.html) from docroot and hand the
 mount prefix (default /media/) to mediafcgi; mount "/" hands it everything.
+Besides the mount they hand mediafcgi the prefixes of fcgi_paths (a path
+ending in "/" is a prefix, another one an exact path); by default these
+come from config_extra: the live_path prefix (default /live/) when a
+[source NAME] is configured, and status_path / health_path when they lie
+outside the mount. listen_sndbuf="8k" (nginx only) puts sndbuf= on the
+listener and fastcgi_buffer_size="4k" that line in every FastCGI location:
+the documented way to keep a slow stream viewer live (README, "Live
+sources" and "Streams"), for a stack that serves streams; by default the
+listener keeps the kernel's socket buffers and nginx its default buffer.
 
 Only the Python standard library is used, so scripts (serve.py, bench) can
 import this from /usr/bin/python3 without anything else.
@@ -160,7 +169,8 @@ class Stack:
 
     def __init__(self, front="nginx", media_root=None, docroot=None, mount="/media",
                  port=0, host=HOST, workers=2, launch="listen", config_extra=None,
-                 binary=None, deadline=10.0, front_workers=2):
+                 binary=None, deadline=10.0, front_workers=2, fcgi_paths=None,
+                 listen_sndbuf=None, fastcgi_buffer_size=None):
         if front not in FRONTS:
             raise ValueError("front must be one of %s" % (FRONTS,))
         if launch not in LAUNCHES:
@@ -187,6 +197,41 @@ class Stack:
         self.dir = None
         self.procs = {}                       # name -> Popen
         self.final_log = ""                   # mediafcgi's log, saved by stop()
+        for key, v in (("listen_sndbuf", listen_sndbuf),
+                       ("fastcgi_buffer_size", fastcgi_buffer_size)):
+            if v is None:
+                continue
+            if front != "nginx":
+                raise ValueError("%s is an nginx setting" % key)
+            if not str(v).rstrip("kKmM").isdigit():
+                raise ValueError("%s: a size such as 8k, not %r" % (key, v))
+        self.listen_sndbuf = listen_sndbuf
+        self.fastcgi_buffer_size = fastcgi_buffer_size
+        self.fcgi_paths = self._extra_fcgi_paths(fcgi_paths)
+
+    def _extra_fcgi_paths(self, given):
+        """The paths handed to mediafcgi besides the mount: the given ones,
+        or those the config names (live_path when a source is configured,
+        status and health paths outside the mount). A path ending in "/" is
+        a prefix, another one an exact path."""
+        if not self.mount:
+            return []                         # mediafcgi answers everything
+        if given is None:
+            srv = self.config_extra.get("server", {})
+            given = []
+            if any(sec.startswith("source ") for sec in self.config_extra):
+                given.append(str(srv.get("live_path", "/live")).rstrip("/") + "/")
+            for key in ("status_path", "health_path"):
+                if srv.get(key):
+                    given.append(str(srv[key]))
+        out = []
+        for path in given:
+            if not path.startswith("/") or any(c in path for c in " \t\n\"'{};#"):
+                raise ValueError("fcgi_paths: %r is not a plain URL path" % (path,))
+            if path.startswith(self.mount + "/") or path in out:
+                continue                      # the mount's location has it
+            out.append(path)
+        return out
 
     # ------------------------------------------------------------ paths
     def path(self, *parts):
@@ -214,6 +259,11 @@ class Stack:
 
     def __exit__(self, *exc):
         self.stop()
+        # Under `make check SAN=1` every stack fails its test on a sanitizer
+        # report, even one from a worker that answered and was respawned.
+        reports = self.sanitizer_reports()
+        if reports and exc[0] is None:
+            raise StackError("sanitizer reports in mediafcgi's log:\n" + "\n".join(reports[:20]))
         return False
 
     def start(self):
@@ -502,13 +552,32 @@ http {
     keepalive_timeout 30;
 
     server {
-        listen %(host)s:%(port)d;
+        listen %(host)s:%(port)d%(sndbuf)s;
         server_name localhost;
         root %(docroot)s;
         index index.html;
 %(static)s
         location %(loc)s {
-            fastcgi_pass unix:%(sock)s;
+%(fastcgi)s        }
+%(extra)s    }
+}
+""" % {"user": user, "nworkers": self.front_workers, "d": d, "host": self.host,
+       "port": self.port, "docroot": self.docroot, "static": static, "loc": loc,
+       "fastcgi": self._nginx_fastcgi(), "extra": self._nginx_extra_locations(),
+       "sndbuf": " sndbuf=%s" % self.listen_sndbuf if self.listen_sndbuf else ""}
+
+    def _nginx_extra_locations(self):
+        out = ""
+        for path in self.fcgi_paths:
+            out += """
+        # handed to mediafcgi besides the mount (live_path, status, health)
+        location %s%s {
+%s        }
+""" % ("" if path.endswith("/") else "= ", path, self._nginx_fastcgi())
+        return out
+
+    def _nginx_fastcgi(self):
+        return """            fastcgi_pass unix:%(sock)s;
             # what include fastcgi_params would give, spelled out so that no
             # system file is needed; mediafcgi reads REQUEST_URI,
             # QUERY_STRING and REQUEST_METHOD (and the HTTP_* headers, which
@@ -530,12 +599,9 @@ http {
             fastcgi_param SERVER_ADDR       $server_addr;
             fastcgi_param SERVER_PORT       $server_port;
             fastcgi_param SERVER_NAME       $server_name;
-        }
-    }
-}
-""" % {"user": user, "nworkers": self.front_workers, "d": d, "host": self.host,
-       "port": self.port, "docroot": self.docroot, "static": static, "loc": loc,
-       "sock": self.sock}
+%(bufsize)s""" % {"sock": self.sock,
+                  "bufsize": "            fastcgi_buffer_size %s;\n" % self.fastcgi_buffer_size
+                  if self.fastcgi_buffer_size else ""}
 
     def _lighttpd_conf(self):
         d = self.dir
@@ -568,10 +634,23 @@ fastcgi.server = (
         %(backend)s
         # mediafcgi maps REQUEST_URI itself; no file under the docroot backs it
         "check-local" => "disable",
-    )),
+    )),%(extra)s
 )
 """ % {"docroot": self.docroot, "host": self.host, "port": self.port, "d": d,
-       "prefix": prefix, "backend": backend}
+       "prefix": prefix, "backend": backend, "extra": self._lighttpd_extra()}
+
+    def _lighttpd_extra(self):
+        # the same backend (its socket only: with bin-path the entry above
+        # starts mediafcgi, these connect to it); lighttpd's keys are URL
+        # prefixes, so an exact path such as /status is a prefix here
+        out = ""
+        for path in self.fcgi_paths:
+            out += """
+    "%s" => ((
+        "socket" => "%s",
+        "check-local" => "disable",
+    )),""" % (path, self.sock)
+        return out
 
 
 def _pgid(pid):
