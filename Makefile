@@ -2,7 +2,8 @@
 #   make            build/mediafcgi
 #   make check      deps, build, unit tests (cmocka), integration tests (pytest)
 #   make run        deps, build, serve sample media on http://127.0.0.1:8080/
-#   make bench      thumbnails timed side by side with ../shared/peers
+#   make bench      image, video-poster and live benchmarks side by side with
+#                   ../shared/peers (BENCH=image|video|live for one)
 #   make install    binary and man pages under DESTDIR, PREFIX (/usr/local)
 #   make deb        the Debian package in build/deb/ (lintian-clean)
 #   make package-test  make deb, install it, run it behind nginx, purge it

@@ -1,13 +1,31 @@
 #!/usr/bin/env bash
-# `make bench` (the Makefile builds first): mediafcgi (2 workers) behind
-# nginx on a free loopback port, benchmarked side by side with the image
-# peers of ../shared/peers (sharp, Pillow, convert, nginx image_filter):
-#   peers/setup.sh, peers/start.sh image, our stack serving peers/fixtures
-#   at / (so /<fixture>?size=300x200 works), peers/bench-image.sh
-#   project=URL, then our servers and the peers are stopped.
-# While the benchmark runs the workers' memory is sampled from /proc and
-# printed after the table. Knobs of bench-image.sh pass through
-# (DURATION=5s FLOORS=0 PEERS_ONLY=sharp ...); SHARED=/path/to/shared.
+# `make bench` (the Makefile builds first): mediafcgi side by side with the
+# peers of ../shared/peers, in three parts (BENCH=all, or a list of them:
+# BENCH=image, BENCH=video, BENCH="video live"):
+#   image  thumbnails: peers/start.sh image, mediafcgi (2 workers) behind
+#          nginx serving peers/fixtures at / (so /<fixture>?size=300x200
+#          works), peers/bench-image.sh project=URL
+#   video  poster frames: peers/start.sh video, the same stack (it serves
+#          fixtures/video.mp4 at /video.mp4), peers/bench-video.sh
+#          project=URL (base URL: /video.mp4?t=T&size=320x180 is asked)
+#   live   live MJPEG: mediafcgi with [source cam1] reading the peers' feed
+#          (http://127.0.0.1:18090/feed.mjpg, passed through: 640x360 JPEG),
+#          max_streams 32, behind nginx with the documented low-latency
+#          stream listener (`listen ... sndbuf=8k`, `fastcgi_buffer_size
+#          4k`, README "Live sources"; FastCGI on a unix socket), then
+#          peers/bench-live.sh project=URL/live/cam1 with CPU_PIDS = the
+#          mediafcgi master and the nginx master (and their children);
+#          bench-live.sh starts the feed and the live peers if they are down
+#          and stops what it started
+# Each part's table is printed as it runs and all of them again at the end;
+# our servers and the peers started here are stopped (peers that were
+# already running are left running). While the image/video stack runs the
+# workers' memory is sampled from /proc and printed after its tables.
+# Knobs: BENCH (above); LIVE_SNDBUF=8k and LIVE_FCGI_BUFFER=4k (the nginx
+# listener's sndbuf and fastcgi_buffer_size for the live part; "none" keeps
+# the kernel's / nginx's defaults, for comparison); the
+# knobs of the peers' scripts pass through (DURATION=5s FLOORS=0
+# PEERS_ONLY=sharp ..., VIEWERS= SLOW= for bench-live.sh); SHARED=/path/to/shared.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 PY=/usr/bin/python3
@@ -17,58 +35,200 @@ if [ -z "${SHARED:-}" ]; then
     SHARED="$(cd "$top/.." && pwd)/shared"
 fi
 PEERS="$SHARED/peers"
+BENCH="${BENCH:-all}"
+LIVE_SNDBUF="${LIVE_SNDBUF:-8k}"
+LIVE_FCGI_BUFFER="${LIVE_FCGI_BUFFER:-4k}"
 say() { printf '[bench] %s\n' "$*"; }
 die() { printf 'bench.sh: %s\n' "$*" >&2; exit 1; }
 
+PARTS=""
+for p in $(tr ',' ' ' <<<"$BENCH"); do
+    case "$p" in
+        all) PARTS="image video live" ;;
+        image|video|live) PARTS="$PARTS $p" ;;
+        *) die "BENCH=$BENCH: each part is image, video or live (or all)" ;;
+    esac
+done
+want() { grep -qw -- "$1" <<<"$PARTS"; }
+[ -n "${PARTS// /}" ] || die "BENCH is empty"
+for v in LIVE_SNDBUF LIVE_FCGI_BUFFER; do
+    case "${!v}" in none|[1-9]|[1-9]*[0-9kKmM]) ;; *) die "$v=${!v}: a size (8k) or none" ;; esac
+done
+
 [ -x "$BIN" ] || die "$BIN is missing: run make first"
 [ -x "$PEERS/bench-image.sh" ] || die "no peer rig at $PEERS (set SHARED=)"
+# the feed every live peer (and our [source cam1]) reads: the rig's FEED_URL,
+# http://127.0.0.1:18090/feed.mjpg
+FEED="$(PEERS="$PEERS" bash -c '. "$PEERS/lib/common.sh"; echo "$FEED_URL"')"
+FEED_PORT="$(sed -E 's#^http://[^:/]+:([0-9]+)/.*#\1#' <<<"$FEED")"
+[[ "$FEED_PORT" =~ ^[0-9]+$ ]] || die "cannot tell the feed's port from '$FEED'"
 
 TMPD="$(mktemp -d)"
-SERVE_PID=""
-PEERS_STARTED=0
+SERVE_PID="" LIVE_PID=""
+STARTED_GROUPS=""
+stop_bg() {   # pid: SIGTERM, wait (its own cleanup stops the servers)
+    local pid="$1"
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    fi
+}
+# shellcheck disable=SC2317  # reached through the trap
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
-    if [ -n "$SERVE_PID" ] && kill -0 "$SERVE_PID" 2>/dev/null; then
-        kill -TERM "$SERVE_PID" 2>/dev/null || true
-        wait "$SERVE_PID" 2>/dev/null || true
-    fi
-    [ "$PEERS_STARTED" = 1 ] && "$PEERS/stop.sh" image | sed 's/^/[peers] /'
+    stop_bg "$SERVE_PID"
+    stop_bg "$LIVE_PID"
+    for g in $STARTED_GROUPS; do
+        "$PEERS/stop.sh" "$g" | sed 's/^/[peers] /'
+    done
     rm -rf "$TMPD"
     exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# whether every peer of a group is running now (started by someone else)
+group_up() {   # group
+    local names
+    names="$(PEERS="$PEERS" bash -c '. "$PEERS/lib/common.sh"; group_list "$1"' _ "$1")" || return 1
+    for n in $names; do
+        n="${n%%:*}"
+        kill -0 "$(cat "$PEERS/run/$n.pid" 2>/dev/null || echo x)" 2>/dev/null || return 1
+    done
+}
+start_group() {   # group
+    if group_up "$1"; then
+        say "peer rig: $1 peers already running (left running)"
+    else
+        say "peer rig: start $1 peers"
+        STARTED_GROUPS="$STARTED_GROUPS $1"
+        "$PEERS/start.sh" "$1"
+    fi
+}
+wait_state() {   # pid state log: waits for a server's JSON state file
+    local pid="$1" state="$2" log="$3"
+    for _ in $(seq 1 300); do
+        [ -s "$state" ] && return 0
+        kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; die "the server exited"; }
+        sleep 0.1
+    done
+    cat "$log" >&2
+    die "mediafcgi did not come up"
+}
+jget() { "$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
+# the table of a saved bench output: from its "== results" line on
+table_of() { sed -n '/^== results/,$p' "$1"; }
+
+say "parts: $PARTS"
 say "peer rig: setup"
 "$PEERS/setup.sh"
-say "peer rig: start image peers"
-PEERS_STARTED=1
-"$PEERS/start.sh" image
 
-say "mediafcgi: 2 workers behind nginx, serving $PEERS/fixtures at /"
-MEDIAFCGI_BIN="$BIN" "$PY" "$ROOT/scripts/serve.py" --front nginx --port 0 \
-    --media "$PEERS/fixtures" --mount / --workers 2 \
-    --state "$TMPD/state.json" --rss "$TMPD/rss.txt" >"$TMPD/serve.log" 2>&1 &
-SERVE_PID=$!
-for _ in $(seq 1 300); do
-    [ -s "$TMPD/state.json" ] && break
-    kill -0 "$SERVE_PID" 2>/dev/null || { cat "$TMPD/serve.log" >&2; die "serve.py exited"; }
-    sleep 0.1
-done
-[ -s "$TMPD/state.json" ] || { cat "$TMPD/serve.log" >&2; die "mediafcgi did not come up"; }
-URL="$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["url"])' "$TMPD/state.json")"
-say "mediafcgi at $URL (e.g. $URL/medium.jpg?size=300x200)"
+# ------------------------------------------------------------------ image, video
+if want image || want video; then
+    want image && start_group image
+    want video && start_group video
+    say "mediafcgi: 2 workers behind nginx, serving $PEERS/fixtures at /"
+    MEDIAFCGI_BIN="$BIN" "$PY" "$ROOT/scripts/serve.py" --front nginx --port 0 \
+        --media "$PEERS/fixtures" --mount / --workers 2 \
+        --state "$TMPD/state.json" --rss "$TMPD/rss.txt" >"$TMPD/serve.log" 2>&1 &
+    SERVE_PID=$!
+    wait_state "$SERVE_PID" "$TMPD/state.json" "$TMPD/serve.log"
+    URL="$(jget "$TMPD/state.json" url)"
+    say "mediafcgi at $URL (e.g. $URL/medium.jpg?size=300x200, $URL/video.mp4?t=13.3&size=320x180)"
 
-"$PEERS/bench-image.sh" "project=$URL"
+    if want image; then
+        "$PEERS/bench-image.sh" "project=$URL" | tee "$TMPD/image.txt"
+    fi
+    if want video; then
+        echo
+        "$PEERS/bench-video.sh" "project=$URL" | tee "$TMPD/video.txt"
+    fi
 
-# serve.py writes the memory peaks when it stops
-kill -TERM "$SERVE_PID"
-wait "$SERVE_PID" || true
-SERVE_PID=""
-echo
-if [ -s "$TMPD/rss.txt" ]; then
-    echo "mediafcgi $(cat "$TMPD/rss.txt")"
-else
-    echo "mediafcgi worker memory: not sampled"; cat "$TMPD/serve.log" >&2
+    # serve.py writes the memory peaks when it stops
+    stop_bg "$SERVE_PID"
+    SERVE_PID=""
+    echo
+    if [ -s "$TMPD/rss.txt" ]; then
+        echo "mediafcgi $(cat "$TMPD/rss.txt")" | tee "$TMPD/rss-line.txt"
+    else
+        echo "mediafcgi worker memory: not sampled"; cat "$TMPD/serve.log" >&2
+    fi
 fi
+
+# ------------------------------------------------------------------ live
+if want live; then
+    echo
+    # bench-live.sh starts the feed unless the rig's own runs (its pid
+    # file): a feed or anything else started by hand on its port stops it
+    if ! kill -0 "$(cat "$PEERS/run/feed.pid" 2>/dev/null || echo x)" 2>/dev/null &&
+        (exec 3<>"/dev/tcp/127.0.0.1/$FEED_PORT") 2>/dev/null; then
+        die "port $FEED_PORT (the peers' feed) is held by a process the rig did not start: $(ss -ltnpH "sport = :$FEED_PORT" 2>/dev/null | sed 's/.*users://')"
+    fi
+    say "mediafcgi: [source cam1] <- $FEED, max_streams 32, behind nginx (listener sndbuf=$LIVE_SNDBUF, fastcgi_buffer_size $LIVE_FCGI_BUFFER)"
+    mkdir "$TMPD/empty"
+    cat >"$TMPD/live_stack.py" <<'EOF'
+"""mediafcgi + nginx for the live bench (webservers.Stack), until SIGTERM."""
+import json, os, signal, sys, time
+root, state, feed, sndbuf, bufsize, media = sys.argv[1:7]
+sys.path.insert(0, os.path.join(root, "tests", "integration"))
+import webservers  # noqa: E402
+
+
+def bye(*_):
+    raise SystemExit(0)
+
+
+signal.signal(signal.SIGTERM, bye)
+signal.signal(signal.SIGINT, bye)
+extra = {"server": {"max_streams": 32, "status_path": "/status"},
+         "source cam1": {"input": feed, "size": "640x360", "quality": 80, "idle_timeout": 10}}
+s = webservers.Stack(front="nginx", media_root=media, mount="/media", workers=2,
+                     config_extra=extra, deadline=20,
+                     listen_sndbuf=None if sndbuf == "none" else sndbuf,
+                     fastcgi_buffer_size=None if bufsize == "none" else bufsize)
+try:
+    s.start()
+    with open(state + ".tmp", "w") as f:
+        json.dump({"url": s.base, "mediafcgi_pid": s.mediafcgi_pid(),
+                   "front_pid": s.procs["nginx"].pid, "dir": s.dir}, f)
+    os.replace(state + ".tmp", state)
+    while all(p.poll() is None for p in s.procs.values()):
+        time.sleep(0.5)
+    print("live stack: a server exited:\n" + s.logs(), file=sys.stderr)
+    sys.exit(1)
+finally:
+    s.stop()
+EOF
+    MEDIAFCGI_BIN="$BIN" "$PY" "$TMPD/live_stack.py" "$ROOT" "$TMPD/live.json" "$FEED" \
+        "$LIVE_SNDBUF" "$LIVE_FCGI_BUFFER" "$TMPD/empty" >"$TMPD/live.log" 2>&1 &
+    LIVE_PID=$!
+    wait_state "$LIVE_PID" "$TMPD/live.json" "$TMPD/live.log"
+    LURL="$(jget "$TMPD/live.json" url)"
+    MPID="$(jget "$TMPD/live.json" mediafcgi_pid)"
+    NPID="$(jget "$TMPD/live.json" front_pid)"
+    say "mediafcgi at $LURL/live/cam1 (master $MPID, nginx $NPID)"
+    CPU_PIDS="project=$MPID,$NPID" "$PEERS/bench-live.sh" "project=$LURL/live/cam1" \
+        | tee "$TMPD/live.txt"
+    echo
+    curl -s --max-time 5 "$LURL/status" | "$PY" -c '
+import json, sys
+s = json.load(sys.stdin)
+print("mediafcgi status after the run: streams %s; sources %s" % (s["streams"], s["sources"]))' \
+        | tee "$TMPD/live-status.txt" || true
+    stop_bg "$LIVE_PID"
+    LIVE_PID=""
+fi
+
+# ------------------------------------------------------------------ summary
+echo
+echo "================================================================== summary"
+for p in image video live; do
+    [ -s "$TMPD/$p.txt" ] || continue
+    echo
+    echo "-- $p"
+    table_of "$TMPD/$p.txt"
+done
+[ -s "$TMPD/rss-line.txt" ] && { echo; cat "$TMPD/rss-line.txt"; }
+[ -s "$TMPD/live-status.txt" ] && { echo; cat "$TMPD/live-status.txt"; }
+exit 0
