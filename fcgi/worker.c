@@ -309,6 +309,9 @@ worker_main(const struct config *cfg, int listen_fd, struct scoreboard *sb,
 		log_error("worker start-up failed");
 		_exit(2);
 	}
+	/* Output, padding and animation canvases stay under these too. */
+	img_set_limits(cfg->max_source_pixels > cfg->max_output_pixels * 4 ?
+	    cfg->max_source_pixels : cfg->max_output_pixels * 4, 65535);
 	if (slot != NULL)
 		sb_set_state(slot, SB_IDLE);
 

@@ -121,6 +121,17 @@ img_init(void)
 }
 
 void
+img_set_limits(unsigned long long max_pixels, unsigned long max_side)
+{
+	if (max_pixels > 0)
+		SetMagickResourceLimit(PixelsResource, (magick_int64_t)max_pixels);
+	if (max_side > 0) {
+		SetMagickResourceLimit(WidthResource, (magick_int64_t)max_side);
+		SetMagickResourceLimit(HeightResource, (magick_int64_t)max_side);
+	}
+}
+
+void
 img_cleanup(void)
 {
 	DestroyMagick();

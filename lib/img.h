@@ -41,6 +41,13 @@ struct img_job {
 int img_init(void);
 void img_cleanup(void);
 
+/*
+ * GraphicsMagick's own limits, a second line behind the checks made from
+ * the headers: no image (source or intermediate) of more than max_pixels
+ * pixels or wider/taller than max_side is ever allocated by a coder.
+ */
+void img_set_limits(unsigned long long max_pixels, unsigned long max_side);
+
 /* The type the job's output will have (the source's unless format=). */
 enum media_type img_output_type(const struct img_job *job);
 
