@@ -186,11 +186,13 @@ response_header(struct response *r, const char *name, const char *fmt, ...)
 	return 0;
 }
 
-int
-response_end(struct response *r)
+/* Commits (with Content-Length when the body is all held), sends what is
+ * held, pushes it out. */
+static int
+response_release(struct response *r, bool with_length)
 {
 	if (!r->committed) {
-		if (response_commit(r, true) < 0)
+		if (response_commit(r, with_length) < 0)
 			return -1;
 		if (!r->head && r->held &&
 		    sink_write(r->raw, r->hold, r->held) < 0)
@@ -201,17 +203,15 @@ response_end(struct response *r)
 }
 
 int
+response_end(struct response *r)
+{
+	return response_release(r, true);
+}
+
+int
 response_flush(struct response *r)
 {
-	if (!r->committed) {
-		if (response_commit(r, false) < 0)
-			return -1;
-		if (!r->head && r->held &&
-		    sink_write(r->raw, r->hold, r->held) < 0)
-			return -1;
-		r->held = 0;
-	}
-	return sink_flush(r->raw);
+	return response_release(r, false);
 }
 
 void

@@ -88,31 +88,47 @@ struct master {
 	struct live live;	/* the sources' rings and reader pids */
 };
 
+/*
+ * fork() with every signal blocked around it, so the child never runs the
+ * master's handlers; the child (0) leaves the self-pipe and sets its own
+ * signal mask; the master gets the pid, or -1 (logged).
+ */
 static pid_t
-master_spawn(struct master *m, unsigned i)
+fork_child(void)
 {
-	struct slot *s = &m->slots[i];
-	struct sb_slot *sbs = &m->sb->slots[i];
 	sigset_t all, old;
 	pid_t pid;
 
-	memset(sbs, 0, sizeof(*sbs));
-	sbs->generation = m->generation;
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
 	pid = fork();
 	if (pid == 0) {
 		close(sig_pipe[0]);
 		close(sig_pipe[1]);
+		return 0;
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (pid < 0)
+		log_error("fork: %s", strerror(errno));
+	return pid;
+}
+
+static pid_t
+master_spawn(struct master *m, unsigned i)
+{
+	struct slot *s = &m->slots[i];
+	struct sb_slot *sbs = &m->sb->slots[i];
+	pid_t pid;
+
+	memset(sbs, 0, sizeof(*sbs));
+	sbs->generation = m->generation;
+	if ((pid = fork_child()) == 0) {
 		sbs->pid = getpid();
 		sbs->started_ms = sb_now_ms();
 		worker_main(m->cfg, m->listen_fd, m->sb, i, &m->live);
 	}
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	if (pid < 0) {
-		log_error("fork: %s", strerror(errno));
+	if (pid < 0)
 		return -1;
-	}
 	sbs->pid = pid;
 	s->pid = pid;
 	s->generation = m->generation;
@@ -186,24 +202,14 @@ master_spawn_reader(void *ctx, unsigned index)
 {
 	struct master *m = ctx;
 	struct live_ring *r = &m->live.rings[index];
-	sigset_t all, old;
 	pid_t pid;
 
 	if (m->stopping)
 		return 0;
-	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, &old);
-	pid = fork();
-	if (pid == 0) {
-		close(sig_pipe[0]);
-		close(sig_pipe[1]);
+	if ((pid = fork_child()) == 0)
 		live_reader_main(m->cfg, &m->live, index);
-	}
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	if (pid < 0) {
-		log_error("fork: %s", strerror(errno));
+	if (pid < 0)
 		return -1;
-	}
 	r->reader = pid;
 	r->last_use_ms = sb_now_ms();
 	log_info("source %s: reader %d started", m->cfg->sources[index].name,

@@ -3,6 +3,7 @@
  * expansion, the child and the streaming loop. See program.h.
  */
 #include "program.h"
+#include "pct.h"
 #include "sign.h"
 
 #include <ctype.h>
@@ -793,45 +794,6 @@ program_match(const struct config *c, const char *uri)
 
 /* ------------------------------------------------------------------ params */
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/*
- * Percent-decodes s[0..n) once into out (room for n + 1), NUL-terminated;
- * '+' stays '+'. The length, or -1 for a bad escape or a decoded NUL.
- */
-static ssize_t
-pct_decode(const char *s, size_t n, char *out)
-{
-	size_t i, o = 0;
-	int hi, lo, c;
-
-	for (i = 0; i < n; i++) {
-		c = (unsigned char)s[i];
-		if (c == '%') {
-			if (n - i < 3 || (hi = hexval(s[i + 1])) < 0 ||
-			    (lo = hexval(s[i + 2])) < 0)
-				return -1;
-			c = hi << 4 | lo;
-			i += 2;
-			if (c == 0)
-				return -1;
-		}
-		out[o++] = (char)c;
-	}
-	out[o] = '\0';
-	return (ssize_t)o;
-}
-
 /* s as at most ECHO_MAX printable bytes, for a message. */
 static void
 sanitize(const char *s, char out[ECHO_MAX + 4])
@@ -883,7 +845,7 @@ program_params(const struct program *p, const char *query,
 			continue;
 		}
 		nl = eq ? (size_t)(eq - s) : n;
-		if (pct_decode(s, nl, name) < 0)
+		if (pct_decode(s, nl, name, nl + 1) < 0)
 			return err_set(e, ERR_BAD_PARAM,
 			    "query: bad percent escape in a name");
 		for (i = 0; i < p->n_params; i++)
@@ -902,7 +864,7 @@ program_params(const struct program *p, const char *query,
 		/* Each value fits: decoded text is never longer than its pair. */
 		if (len - o < n + 1)
 			return err_set(e, ERR_BAD_PARAM, "query: too long");
-		vl = eq ? pct_decode(eq + 1, n - nl - 1, buf + o) : 0;
+		vl = eq ? pct_decode(eq + 1, n - nl - 1, buf + o, n - nl) : 0;
 		if (!eq)
 			buf[o] = '\0';
 		if (vl < 0)

@@ -7,51 +7,6 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-int
-sign_compute(const char *key, const char *path, size_t path_len,
-    const struct params *p, char hex[65])
-{
-	static const char digits[] = "0123456789abcdef";
-	char msg[4096 + PARAMS_MAX_QUERY + 2];
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	struct params q = *p;
-	int n;
-
-	q.given &= ~P_SIG;
-	if (path_len > 4096)
-		return -1;
-	memcpy(msg, path, path_len);
-	msg[path_len] = '?';
-	n = params_canonical(&q, msg + path_len + 1, sizeof(msg) - path_len - 1);
-	if (n < 0)
-		return -1;
-	if (HMAC(EVP_sha256(), key, (int)strlen(key), (unsigned char *)msg,
-	    path_len + 1 + (size_t)n, md, &mdlen) == NULL || mdlen != 32)
-		return -1;
-	for (unsigned i = 0; i < 32; i++) {
-		hex[2 * i] = digits[md[i] >> 4];
-		hex[2 * i + 1] = digits[md[i] & 15];
-	}
-	hex[64] = '\0';
-	return 0;
-}
-
-int
-sign_check(const char *key, const char *path, size_t path_len,
-    const struct params *p, struct err *e)
-{
-	char want[65];
-
-	if (!(p->given & P_SIG))
-		return err_set(e, ERR_FORBIDDEN, "sig: this server needs signed URLs");
-	if (sign_compute(key, path, path_len, p, want) < 0)
-		return err_set(e, ERR_FORBIDDEN, "sig: the URL cannot be signed");
-	if (CRYPTO_memcmp(want, p->sig, 64) != 0)
-		return err_set(e, ERR_FORBIDDEN, "sig: does not match the URL");
-	return 0;
-}
-
 /* hex HMAC-SHA256 of msg[0..n) under key into hex[65]. */
 static int
 hmac_hex(const char *key, const char *msg, size_t n, char hex[65])
@@ -68,6 +23,40 @@ hmac_hex(const char *key, const char *msg, size_t n, char hex[65])
 		hex[2 * i + 1] = digits[md[i] & 15];
 	}
 	hex[64] = '\0';
+	return 0;
+}
+
+int
+sign_compute(const char *key, const char *path, size_t path_len,
+    const struct params *p, char hex[65])
+{
+	char msg[4096 + PARAMS_MAX_QUERY + 2];
+	struct params q = *p;
+	int n;
+
+	q.given &= ~P_SIG;
+	if (path_len > 4096)
+		return -1;
+	memcpy(msg, path, path_len);
+	msg[path_len] = '?';
+	n = params_canonical(&q, msg + path_len + 1, sizeof(msg) - path_len - 1);
+	if (n < 0)
+		return -1;
+	return hmac_hex(key, msg, path_len + 1 + (size_t)n, hex);
+}
+
+int
+sign_check(const char *key, const char *path, size_t path_len,
+    const struct params *p, struct err *e)
+{
+	char want[65];
+
+	if (!(p->given & P_SIG))
+		return err_set(e, ERR_FORBIDDEN, "sig: this server needs signed URLs");
+	if (sign_compute(key, path, path_len, p, want) < 0)
+		return err_set(e, ERR_FORBIDDEN, "sig: the URL cannot be signed");
+	if (CRYPTO_memcmp(want, p->sig, 64) != 0)
+		return err_set(e, ERR_FORBIDDEN, "sig: does not match the URL");
 	return 0;
 }
 
