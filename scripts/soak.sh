@@ -4,7 +4,10 @@
 # for DURATION seconds after a warm-up; reports the errors (target 0: wrk's
 # socket errors and non-2xx/3xx answers, and mediafcgi's own 4xx/5xx, crash
 # and timeout counts) and each worker's RSS growth (target < 5%), then stops
-# everything it started. VmRSS is read from /proc every second: idle after
+# everything it started. RssAnon (the worker's own memory: VmRSS also counts
+# the page-cache pages of the source file a request has mapped, 4 MB for
+# large.jpg, so it jumps with whatever is in flight) is read from /proc
+# every second: idle after
 # the warm-up and at the end, and under load (the largest sample of each
 # SAMPLE-s window); the target is judged on the first window against the
 # last, as idle RSS swings by MiBs with what the last requests left in the
@@ -162,10 +165,10 @@ workers() {
         if [ "$ppid" = "$MASTER" ]; then echo "${d#/proc/}"; fi
     done | sort -n
 }
-rss_kb() {    # VmRSS of a pid in kB (empty if it is gone); no fork per line
+rss_kb() {    # RssAnon of a pid in kB (empty if it is gone); no fork per line
     local k v rest
     while read -r k v rest; do
-        if [ "$k" = "VmRSS:" ]; then echo "$v"; return; fi
+        if [ "$k" = "RssAnon:" ]; then echo "$v"; return; fi
     done <"/proc/$1/status" 2>/dev/null || true
 }
 # Every sample goes to RSSLOG as "SECOND PHASE PID KB" (PHASE: idle0, load,
@@ -205,7 +208,7 @@ WRK_PID=""
 START_WORKERS="$(workers | tr '\n' ' ')"
 [ -n "$START_WORKERS" ] || die "no workers under master $MASTER"
 sleep 1      # the last warm-up answers are out: the workers are idle
-echo "RSS samples (VmRSS per worker pid; under load: the largest of the 1-s samples"
+echo "RSS samples (RssAnon per worker pid; under load: the largest of the 1-s samples"
 echo "of each ${SAMPLE}-s window):"
 sample idle0 0
 show "after warm-up" idle0 0

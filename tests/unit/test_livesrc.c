@@ -38,7 +38,8 @@
 
 #define FFMPEG	"/usr/bin/ffmpeg"
 #define PYTHON	"/usr/bin/python3"
-#define FEED_PY	"/work/shared/peers/live/feed.py"
+/* The peers rig beside the repository (make runs the tests from its root). */
+#define FEED_PY	"../shared/peers/live/feed.py"
 #define MAX_PKTS 64
 
 extern char **environ;
