@@ -38,6 +38,7 @@ config_init(struct config *c)
 	c->max_source_pixels = 100000000ull;	/* 100 MP */
 	c->max_output_pixels = 25000000ull;	/* 25 MP */
 	c->max_frames = 300;
+	c->max_memory = 512ull << 20;
 	c->max_duration = 6 * 3600;
 	c->max_video_side = 8192;
 	c->probe_size = 5000000;
@@ -403,6 +404,8 @@ config_set(struct config *c, const char *section, const char *key,
 			return set_ull(&c->max_output_pixels, v, 1, 1ull << 32, key, why, len);
 		if (strcmp(key, "max_frames") == 0)
 			return set_uint(&c->max_frames, v, 1, 100000, key, why, len);
+		if (strcmp(key, "max_memory") == 0)
+			return set_ull(&c->max_memory, v, 0, 1ull << 40, key, why, len);
 		if (strcmp(key, "max_duration") == 0)
 			return set_uint(&c->max_duration, v, 1, 1000000, key, why, len);
 		if (strcmp(key, "max_video_side") == 0)

@@ -36,6 +36,7 @@ struct config {
 	unsigned long long max_source_pixels;	/* width x height of the source */
 	unsigned long long max_output_pixels;	/* width x height of the output */
 	unsigned max_frames;	/* frames of an animated source */
+	unsigned long long max_memory;	/* bytes of pixels an image may take */
 	/* video */
 	unsigned max_duration;	/* seconds */
 	unsigned max_video_side;	/* width or height of a video stream */

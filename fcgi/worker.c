@@ -311,7 +311,8 @@ worker_main(const struct config *cfg, int listen_fd, struct scoreboard *sb,
 	}
 	/* Output, padding and animation canvases stay under these too. */
 	img_set_limits(cfg->max_source_pixels > cfg->max_output_pixels * 4 ?
-	    cfg->max_source_pixels : cfg->max_output_pixels * 4, 65535);
+	    cfg->max_source_pixels : cfg->max_output_pixels * 4, 65535,
+	    cfg->max_memory);
 	if (slot != NULL)
 		sb_set_state(slot, SB_IDLE);
 

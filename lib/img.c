@@ -121,8 +121,15 @@ img_init(void)
 }
 
 void
-img_set_limits(unsigned long long max_pixels, unsigned long max_side)
+img_set_limits(unsigned long long max_pixels, unsigned long max_side,
+    unsigned long long max_memory)
 {
+	/* Pixel caches past this fail (no disk to spill to): a dense PNG or
+	 * TIFF within the pixel limit still cannot take gigabytes. */
+	if (max_memory > 0) {
+		SetMagickResourceLimit(MemoryResource, (magick_int64_t)max_memory);
+		SetMagickResourceLimit(MapResource, (magick_int64_t)max_memory);
+	}
 	if (max_pixels > 0)
 		SetMagickResourceLimit(PixelsResource, (magick_int64_t)max_pixels);
 	if (max_side > 0) {
@@ -178,8 +185,9 @@ img_fail(const ExceptionInfo *ex, struct err *e, const char *what)
 	 * errors 4xx, fatal 7xx). */
 	switch (ex->severity % 100) {
 	case ResourceLimitError % 100:
-		kind = ERR_TOO_LARGE;
-		break;
+		/* Without a disk cache, "disk space" means memory ran out. */
+		return err_set(e, ERR_TOO_LARGE, "%s: over the memory or pixel "
+		    "limits of a worker (max_memory, max_source_pixels)", what);
 	case MissingDelegateError % 100:
 		kind = ERR_UNSUPPORTED;
 		break;

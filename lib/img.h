@@ -44,9 +44,12 @@ void img_cleanup(void);
 /*
  * GraphicsMagick's own limits, a second line behind the checks made from
  * the headers: no image (source or intermediate) of more than max_pixels
- * pixels or wider/taller than max_side is ever allocated by a coder.
+ * pixels or wider/taller than max_side is ever allocated by a coder, and
+ * pixel memory stays under max_memory bytes (0: no limit); past them the
+ * job fails with ERR_TOO_LARGE.
  */
-void img_set_limits(unsigned long long max_pixels, unsigned long max_side);
+void img_set_limits(unsigned long long max_pixels, unsigned long max_side,
+    unsigned long long max_memory);
 
 /* The type the job's output will have (the source's unless format=). */
 enum media_type img_output_type(const struct img_job *job);

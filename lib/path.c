@@ -153,6 +153,10 @@ path_open(int rootfd, const char *rel, struct stat *st, struct err *e)
 		switch (errno) {
 		case ENOENT:
 		case ENOTDIR:
+		/* A socket, or a device with no driver: never a media file. */
+		case ENXIO:
+		case ENODEV:
+		case EOPNOTSUPP:
 			rc = err_set(e, ERR_NOT_FOUND, "not found");
 			break;
 		case EXDEV:

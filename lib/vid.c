@@ -169,6 +169,52 @@ stream_rotation(const AVStream *st)
 	return (unsigned)r;
 }
 
+/*
+ * A picture size is checked from the container before decoding, but a
+ * codec header (an H.264 SPS) may claim far more than the container: the
+ * decoder itself refuses frames over max_video_side squared, so a lying
+ * header cannot make it allocate gigabytes.
+ */
+static void
+pixel_cap(const struct vid_limits *lim, AVDictionary **opts)
+{
+	if (lim->max_width && lim->max_height)
+		av_dict_set_int(opts, "max_pixels",
+		    (int64_t)lim->max_width * lim->max_height, 0);
+}
+
+static int
+open_decoder(AVCodecContext *dec, const AVCodec *codec,
+    const struct vid_limits *lim)
+{
+	AVDictionary *opts = NULL;
+	int rc;
+
+	pixel_cap(lim, &opts);
+	rc = avcodec_open2(dec, codec, &opts);
+	av_dict_free(&opts);
+	return rc;
+}
+
+/* avformat_find_stream_info() with the decoders it opens capped too. */
+static int
+find_info(struct vctx *v, const struct vid_limits *lim)
+{
+	AVDictionary **opts = av_calloc(v->fmt->nb_streams ? v->fmt->nb_streams : 1,
+	    sizeof(*opts));
+	int rc;
+
+	if (opts == NULL)
+		return AVERROR(ENOMEM);
+	for (unsigned i = 0; i < v->fmt->nb_streams; i++)
+		pixel_cap(lim, &opts[i]);
+	rc = avformat_find_stream_info(v->fmt, opts);
+	for (unsigned i = 0; i < v->fmt->nb_streams; i++)
+		av_dict_free(&opts[i]);
+	av_free(opts);
+	return rc;
+}
+
 int
 vid_open(struct vctx *v, const struct vid_job *job, bool want_decoder,
     bool full_probe, struct err *e)
@@ -226,7 +272,7 @@ vid_open(struct vctx *v, const struct vid_job *job, bool want_decoder,
 	 */
 	if (full_probe || par == NULL || par->width <= 0 || par->height <= 0 ||
 	    par->format < 0 || job->type == MT_AVI || job->type == MT_MPEGTS) {
-		if ((rc = avformat_find_stream_info(v->fmt, NULL)) < 0)
+		if ((rc = find_info(v, lim)) < 0)
 			return vid_fail(rc, e, "video does not decode");
 		v->si = av_find_best_stream(v->fmt, AVMEDIA_TYPE_VIDEO, -1, -1,
 		    NULL, 0);
@@ -271,7 +317,7 @@ vid_open(struct vctx *v, const struct vid_job *job, bool want_decoder,
 	v->dec->thread_count = 1;
 	v->dec->thread_type = 0;
 	v->dec->pkt_timebase = v->st->time_base;
-	if ((rc = avcodec_open2(v->dec, codec, NULL)) < 0)
+	if ((rc = open_decoder(v->dec, codec, lim)) < 0)
 		return vid_fail(rc, e, "decoder");
 	return 0;
 }
