@@ -200,16 +200,18 @@ open_decoder(AVCodecContext *dec, const AVCodec *codec,
 static int
 find_info(struct vctx *v, const struct vid_limits *lim)
 {
-	AVDictionary **opts = av_calloc(v->fmt->nb_streams ? v->fmt->nb_streams : 1,
-	    sizeof(*opts));
+	/* Streams found while probing (MPEG-TS) come after these: only the
+	 * options given are freed. */
+	unsigned n = v->fmt->nb_streams;
+	AVDictionary **opts = av_calloc(n ? n : 1, sizeof(*opts));
 	int rc;
 
 	if (opts == NULL)
 		return AVERROR(ENOMEM);
-	for (unsigned i = 0; i < v->fmt->nb_streams; i++)
+	for (unsigned i = 0; i < n; i++)
 		pixel_cap(lim, &opts[i]);
 	rc = avformat_find_stream_info(v->fmt, opts);
-	for (unsigned i = 0; i < v->fmt->nb_streams; i++)
+	for (unsigned i = 0; i < n; i++)
 		av_dict_free(&opts[i]);
 	av_free(opts);
 	return rc;
