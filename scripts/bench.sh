@@ -11,7 +11,7 @@
 #   live   live MJPEG: mediafcgi with [source cam1] reading the peers' feed
 #          (http://127.0.0.1:18090/feed.mjpg, passed through: 640x360 JPEG),
 #          max_streams 32, behind nginx with the documented low-latency
-#          stream listener (`listen ... sndbuf=8k`, `fastcgi_buffer_size
+#          stream listener (`listen ... sndbuf=4k`, `fastcgi_buffer_size
 #          4k`, README "Live sources"; FastCGI on a unix socket), then
 #          peers/bench-live.sh project=URL/live/cam1 with CPU_PIDS = the
 #          mediafcgi master and the nginx master (and their children);
@@ -21,7 +21,7 @@
 # our servers and the peers started here are stopped (peers that were
 # already running are left running). While the image/video stack runs the
 # workers' memory is sampled from /proc and printed after its tables.
-# Knobs: BENCH (above); LIVE_SNDBUF=8k and LIVE_FCGI_BUFFER=4k (the nginx
+# Knobs: BENCH (above); LIVE_SNDBUF=4k and LIVE_FCGI_BUFFER=4k (the nginx
 # listener's sndbuf and fastcgi_buffer_size for the live part; "none" keeps
 # the kernel's / nginx's defaults, for comparison); the
 # knobs of the peers' scripts pass through (DURATION=5s FLOORS=0
@@ -36,7 +36,7 @@ if [ -z "${SHARED:-}" ]; then
 fi
 PEERS="$SHARED/peers"
 BENCH="${BENCH:-all}"
-LIVE_SNDBUF="${LIVE_SNDBUF:-8k}"
+LIVE_SNDBUF="${LIVE_SNDBUF:-4k}"
 LIVE_FCGI_BUFFER="${LIVE_FCGI_BUFFER:-4k}"
 say() { printf '[bench] %s\n' "$*"; }
 die() { printf 'bench.sh: %s\n' "$*" >&2; exit 1; }
