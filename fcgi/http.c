@@ -117,6 +117,7 @@ static int
 response_body_write(void *ctx, const void *buf, size_t len)
 {
 	struct response *r = ctx;
+	int rc;
 
 	r->body_bytes += len;
 	if (!r->committed) {
@@ -126,13 +127,16 @@ response_body_write(void *ctx, const void *buf, size_t len)
 			return 0;
 		}
 		/* Larger than the hold: stream from here on, without a length. */
-		if (response_commit(r, false) < 0)
+		if (response_commit(r, false) < 0 || (!r->head && r->held &&
+		    sink_write(r->raw, r->hold, r->held) < 0)) {
+			r->gone = true;
 			return -1;
-		if (!r->head && r->held && sink_write(r->raw, r->hold, r->held) < 0)
-			return -1;
+		}
 		r->held = 0;
 	}
-	return r->head ? 0 : sink_write(r->raw, buf, len);
+	if ((rc = r->head ? 0 : sink_write(r->raw, buf, len)) < 0)
+		r->gone = true;
+	return rc;
 }
 
 static int
@@ -192,14 +196,18 @@ static int
 response_release(struct response *r, bool with_length)
 {
 	if (!r->committed) {
-		if (response_commit(r, with_length) < 0)
+		if (response_commit(r, with_length) < 0 || (!r->head && r->held &&
+		    sink_write(r->raw, r->hold, r->held) < 0)) {
+			r->gone = true;
 			return -1;
-		if (!r->head && r->held &&
-		    sink_write(r->raw, r->hold, r->held) < 0)
-			return -1;
+		}
 		r->held = 0;
 	}
-	return sink_flush(r->raw);
+	if (sink_flush(r->raw) < 0) {
+		r->gone = true;
+		return -1;
+	}
+	return 0;
 }
 
 int

@@ -33,6 +33,7 @@ struct response {
 	bool head;		/* HEAD: headers as for GET, no body */
 	bool committed;		/* the header block has gone out */
 	bool aborted;		/* failed after committing: cut the connection */
+	bool gone;		/* a write to the client failed: it left */
 	int status;
 	char hdr[2048];		/* extra header lines, each ending "\r\n" */
 	size_t hlen;

@@ -98,7 +98,7 @@ stream_file(const struct server *srv, const struct request *req, int fd,
 	else
 		rc = vstream_transcode(&job, &r->body, e);
 	/* A viewer leaving is how most streams end, not an error. */
-	if (rc < 0 && r->committed && strcmp(e->msg, "client went away") == 0) {
+	if (rc < 0 && r->gone) {
 		err_init(e);
 		r->aborted = true;
 		rc = 0;

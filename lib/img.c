@@ -599,6 +599,28 @@ img_transform(Image **im, const struct img_job *job, const struct img_src *src,
 }
 
 int
+img_map_source(const struct img_job *job, bool populate, void **map,
+    struct err *e)
+{
+	*map = MAP_FAILED;
+	if (job->limits.max_file_size &&
+	    (unsigned long long)job->size > job->limits.max_file_size)
+		return err_set(e, ERR_TOO_LARGE,
+		    "file size %lld is over the limit of %llu bytes",
+		    (long long)job->size, job->limits.max_file_size);
+	if (job->size <= 0)
+		return err_set(e, ERR_UNDECODABLE, "empty file");
+	if (sniff_coder(job->type) == NULL)
+		return err_set(e, ERR_UNSUPPORTED, "format not allowed");
+	/* Populated at once: one call instead of a fault per page. */
+	*map = mmap(NULL, (size_t)job->size, PROT_READ,
+	    MAP_PRIVATE | (populate ? MAP_POPULATE : 0), job->fd, 0);
+	if (*map == MAP_FAILED)
+		return err_set(e, ERR_INTERNAL, "mmap: %s", strerror(errno));
+	return 0;
+}
+
+int
 img_thumb(const struct img_job *job, struct sink *out, struct err *e)
 {
 	struct img_src src;
@@ -608,29 +630,12 @@ img_thumb(const struct img_job *job, struct sink *out, struct err *e)
 	int rc;
 
 	GetExceptionInfo(&ex);
-	if (job->limits.max_file_size &&
-	    (unsigned long long)job->size > job->limits.max_file_size) {
-		rc = err_set(e, ERR_TOO_LARGE,
-		    "file size %lld is over the limit of %llu bytes",
-		    (long long)job->size, job->limits.max_file_size);
-		goto out;
-	}
-	if (job->size <= 0) {
-		rc = err_set(e, ERR_UNDECODABLE, "empty file");
-		goto out;
-	}
-	if (sniff_coder(job->type) == NULL ||
-	    sniff_coder(img_output_type(job)) == NULL) {
+	if (sniff_coder(img_output_type(job)) == NULL) {
 		rc = err_set(e, ERR_UNSUPPORTED, "format not allowed");
 		goto out;
 	}
-	/* Populated at once: one call instead of a fault per page. */
-	map = mmap(NULL, (size_t)job->size, PROT_READ, MAP_PRIVATE | MAP_POPULATE,
-	    job->fd, 0);
-	if (map == MAP_FAILED) {
-		rc = err_set(e, ERR_INTERNAL, "mmap: %s", strerror(errno));
+	if ((rc = img_map_source(job, true, &map, e)) < 0)
 		goto out;
-	}
 	if ((rc = img_read(job, map, &list, &src, &ex, e)) < 0)
 		goto out;
 	/* Each frame is taken off the list, finished, and appended. */

@@ -22,6 +22,15 @@ int img_fail(const ExceptionInfo *ex, struct err *e, const char *what);
 int img_replace(Image **im, Image *next, const ExceptionInfo *ex,
     struct err *e, const char *what);
 
+/*
+ * The checks every image job starts with (size limit, empty file, a coder
+ * for the source type), then the source mapped read-only (populate: fault
+ * it all in at once, for a full decode). 0 with *map set, or the error;
+ * the caller munmaps job->size bytes.
+ */
+int img_map_source(const struct img_job *job, bool populate, void **map,
+    struct err *e);
+
 /* EXIF orientation 1..8 of a read or pinged image (1 when absent). */
 int img_exif_orientation(const Image *im);
 

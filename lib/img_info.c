@@ -3,7 +3,6 @@
  */
 #include "img_gm.h"
 
-#include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -74,23 +73,9 @@ img_info(const struct img_job *job, struct sink *out, struct err *e)
 
 	membuf_init(&m);
 	GetExceptionInfo(&ex);
-	if (job->size <= 0 || sniff_coder(job->type) == NULL) {
-		rc = err_set(e, job->size <= 0 ? ERR_UNDECODABLE : ERR_UNSUPPORTED,
-		    job->size <= 0 ? "empty file" : "format not allowed");
+	/* Headers only: no need to fault the whole file in. */
+	if ((rc = img_map_source(job, false, &map, e)) < 0)
 		goto out;
-	}
-	if (job->limits.max_file_size &&
-	    (unsigned long long)job->size > job->limits.max_file_size) {
-		rc = err_set(e, ERR_TOO_LARGE,
-		    "file size %lld is over the limit of %llu bytes",
-		    (long long)job->size, job->limits.max_file_size);
-		goto out;
-	}
-	map = mmap(NULL, (size_t)job->size, PROT_READ, MAP_PRIVATE, job->fd, 0);
-	if (map == MAP_FAILED) {
-		rc = err_set(e, ERR_INTERNAL, "mmap: %s", strerror(errno));
-		goto out;
-	}
 	ii = CloneImageInfo(NULL);
 	snprintf(ii->magick, sizeof(ii->magick), "%s", sniff_coder(job->type));
 	ii->filename[0] = '\0';
