@@ -805,9 +805,9 @@ params_canonical(const struct params *p, char *buf, size_t len)
 	if (p->given & P_T) {
 		if (p->t_kind == T_AUTO)
 			canon_add(&c, "t=auto");
-		else
+		else	/* A query: the percent sign is written escaped. */
 			canon_add(&c, "t=%g%s", p->t,
-			    p->t_kind == T_PERCENT ? "%" : "");
+			    p->t_kind == T_PERCENT ? "%25" : "");
 	}
 	if (p->given & P_SEEK)
 		canon_add(&c, "seek=%s", p->seek == SEEK_KEY ? "key" : "accurate");
