@@ -46,7 +46,7 @@ config_init(struct config *c)
 	c->max_decode_frames = 1200;
 	c->live_path = strdup("/live");
 	c->stream_timeout = 30;
-	c->stream_sndbuf = 4096;	/* measured: every KiB here is latency for a slow viewer */
+	c->stream_sndbuf = 0;	/* the kernel's: live viewers skip unread frames */
 	c->mount = strdup("");
 }
 
@@ -375,8 +375,13 @@ config_set(struct config *c, const char *section, const char *key,
 			return set_url_path(&c->live_path, v, key, why, len);
 		if (strcmp(key, "stream_timeout") == 0)
 			return set_uint(&c->stream_timeout, v, 1, 86400, key, why, len);
-		if (strcmp(key, "stream_sndbuf") == 0)
+		if (strcmp(key, "stream_sndbuf") == 0) {
+			if (strcmp(v, "0") == 0) {
+				c->stream_sndbuf = 0;
+				return 0;
+			}
 			return set_uint(&c->stream_sndbuf, v, 4096, 16u << 20, key, why, len);
+		}
 	} else if (strcmp(section, "media") == 0) {
 		if (strcmp(key, "root") == 0) {
 			if (v[0] != '/') {

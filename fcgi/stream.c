@@ -9,8 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "live.h"
@@ -54,10 +57,12 @@ stream_begin(const struct server *srv, const struct request *req,
 		kill(getppid(), SIGUSR2);
 	}
 	if (req->conn_fd > 0) {
-		/* A few frames in flight at most: a viewer that cannot keep up
-		 * is sent the newest frame, not a queue of old ones. */
-		(void)setsockopt(req->conn_fd, SOL_SOCKET, SO_SNDBUF, &sndbuf,
-		    sizeof(sndbuf));
+		/* Live viewers skip frames while the web server has not read
+		 * the last one (live_view()); a buffer of a whole frame or more
+		 * lets each frame go in one system call. */
+		if (sndbuf > 0)
+			(void)setsockopt(req->conn_fd, SOL_SOCKET, SO_SNDBUF,
+			    &sndbuf, sizeof(sndbuf));
 		(void)setsockopt(req->conn_fd, SOL_SOCKET, SO_SNDTIMEO, &tv,
 		    sizeof(tv));
 	}
@@ -118,23 +123,47 @@ client_gone(int fd)
 	    (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
+/* Bytes written to the web server's connection that it has not read. */
+static int
+unread_bytes(int fd)
+{
+	int n = 0;
+
+	if (fd <= 0 || ioctl(fd, SIOCOUTQ, &n) < 0)
+		return 0;
+	return n;
+}
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /*
- * The multipart part of one frame, flushed to the client. The boundary
- * that ends it goes with it (the stream opened with the first one): a
+ * Room before and after a frame in a viewer's buffer, so that the part's
+ * head, the JPEG and the boundary that ends it go out in one write. The
+ * boundary goes with the frame (the stream opened with the first one): a
  * client that shows a part when the next boundary arrives shows this frame
  * now, not one frame later.
  */
+#define PART_HEAD_MAX 96
+#define PART_TAIL "\r\n--" STREAM_BOUNDARY "\r\n"
+
 static int
-send_part(struct response *r, const unsigned char *jpeg, size_t len)
+send_part(struct response *r, unsigned char *buf, size_t len)
 {
-	char head[128];
+	char head[PART_HEAD_MAX];
 	int n = snprintf(head, sizeof(head),
 	    "Content-Type: image/jpeg\r\nContent-Length: %zu\r\n\r\n", len);
+	unsigned char *p = buf + PART_HEAD_MAX - n;
 
-	if (sink_write(&r->body, head, (size_t)n) < 0 ||
-	    sink_write(&r->body, jpeg, len) < 0 ||
-	    sink_write(&r->body, "\r\n--" STREAM_BOUNDARY "\r\n",
-	    sizeof("\r\n--" STREAM_BOUNDARY "\r\n") - 1) < 0 ||
+	memcpy(p, head, (size_t)n);
+	memcpy(buf + PART_HEAD_MAX + len, PART_TAIL, sizeof(PART_TAIL) - 1);
+	if (sink_write(&r->body, p, (size_t)n + len + sizeof(PART_TAIL) - 1) < 0 ||
 	    response_flush(r) < 0)
 		return -1;
 	return 0;
@@ -169,16 +198,22 @@ out:
 }
 
 /*
- * A viewer: the newest frame each time the connection can take one. While
- * the source reconnects the viewer waits and resumes.
+ * A viewer: the newest frame each time the web server has read the last
+ * one. A frame that arrives while the previous one is still unread in the
+ * connection is skipped, so what waits for a slow viewer is at most one
+ * frame here plus the web server's own buffers, and a fast viewer gets each
+ * frame in one write. While the source reconnects the viewer waits and
+ * resumes.
  */
 static int
 live_view(const struct server *srv, const struct request *req,
     unsigned index, struct live_ring *ring, struct response *r,
     struct err *e)
 {
+	size_t cap = ring->max_frame;
 	unsigned char *buf = NULL;
 	uint64_t seq = 0;
+	int64_t last_sent;
 	int rc;
 
 	(void)response_header(r, "Content-Type",
@@ -187,7 +222,7 @@ live_view(const struct server *srv, const struct request *req,
 		return 1;
 	if ((rc = stream_begin(srv, req, r, e)) < 0)
 		return rc;
-	if ((buf = malloc(ring->max_frame)) == NULL)
+	if ((buf = malloc(PART_HEAD_MAX + cap + sizeof(PART_TAIL))) == NULL)
 		return err_set(e, ERR_INTERNAL, "out of memory");
 	if (srv->slot != NULL)
 		srv->slot->live_source = (int)index + 1;
@@ -201,27 +236,33 @@ live_view(const struct server *srv, const struct request *req,
 		rc = err_set(e, ERR_INTERNAL, "client went away");
 		goto out;
 	}
+	last_sent = mono_ms();
 	for (;;) {
-		ssize_t n = live_wait(ring, seq, 1000, buf, ring->max_frame, &seq,
-		    srv->stop);
+		ssize_t n = live_wait(ring, seq, 1000, buf + PART_HEAD_MAX, cap,
+		    &seq, srv->stop);
 
 		if (n < 0)
 			break;
-		if (n == 0) {
-			/* No frame for a second (the source is reconnecting):
-			 * nothing is written, so look whether the viewer left. */
-			if (client_gone(req->conn_fd)) {
+		if (n > 0 && unread_bytes(req->conn_fd) == 0) {
+			if (send_part(r, buf, (size_t)n) < 0) {
+				/* The viewer left (or stalled past
+				 * stream_timeout inside the write). */
 				rc = 1;
 				goto out;
 			}
-			live_want(ring);
+			last_sent = mono_ms();
 			continue;
 		}
-		if (send_part(r, buf, (size_t)n) < 0) {
-			/* The viewer left (or stalled past stream_timeout). */
+		/* Nothing sent (no frame for a second while the source
+		 * reconnects, or the last frame still unread): look whether
+		 * the viewer left or has taken nothing for too long. */
+		if (client_gone(req->conn_fd) ||
+		    mono_ms() - last_sent > (int64_t)srv->cfg->stream_timeout * 1000) {
 			rc = 1;
 			goto out;
 		}
+		if (n == 0)
+			live_want(ring);
 	}
 	/* Stopping: a clean end after the last boundary (an empty last
 	 * part, which clients skip). */

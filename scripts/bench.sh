@@ -208,8 +208,35 @@ EOF
     MPID="$(jget "$TMPD/live.json" mediafcgi_pid)"
     NPID="$(jget "$TMPD/live.json" front_pid)"
     say "mediafcgi at $LURL/live/cam1 (master $MPID, nginx $NPID)"
+    # the project's CPU, split between the web server and mediafcgi
+    cpu_of() {  # CPU seconds of PID and its descendants, now
+        "$PY" - "$1" <<'PYEOF'
+import os, sys
+kids, cpu = {}, {}
+tck = os.sysconf("SC_CLK_TCK")
+for d in os.listdir("/proc"):
+    if not d.isdigit():
+        continue
+    try:
+        f = open("/proc/%s/stat" % d).read().rsplit(")", 1)[1].split()
+    except OSError:
+        continue
+    kids.setdefault(int(f[1]), []).append(int(d))
+    cpu[int(d)] = (int(f[11]) + int(f[12])) / tck
+todo, t = [int(sys.argv[1])], 0.0
+while todo:
+    p = todo.pop()
+    t += cpu.get(p, 0.0)
+    todo += kids.get(p, [])
+print("%.2f" % t)
+PYEOF
+    }
+    m0="$(cpu_of "$MPID")" n0="$(cpu_of "$NPID")"
     CPU_PIDS="project=$MPID,$NPID" "$PEERS/bench-live.sh" "project=$LURL/live/cam1" \
         | tee "$TMPD/live.txt"
+    m1="$(cpu_of "$MPID")" n1="$(cpu_of "$NPID")"
+    say "project CPU over the whole run (warm-up included), of which nginx $(awk -v a="$n0" -v b="$n1" 'BEGIN{printf "%.2f", b-a}') s, mediafcgi (master, workers, viewers, reader) $(awk -v a="$m0" -v b="$m1" 'BEGIN{printf "%.2f", b-a}') s" \
+        | tee -a "$TMPD/live.txt"
     echo
     curl -s --max-time 5 "$LURL/status" | "$PY" -c '
 import json, sys

@@ -4,11 +4,17 @@
 # ffmpeg. Crashes are saved in build/fuzz/crashes/ and fail the run; turn
 # each into a regression test (tests/fuzz/regress/ is replayed by make check).
 #   scripts/fuzz.sh [SECONDS]
+# env: FUZZ_SEED=N  libFuzzer's -seed (the same mutations in the same order:
+#                   make check uses 1, so CI replays what passed here)
+#      FUZZ_FRESH=1 start from the seed corpus only (as on a clean clone)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 B="$ROOT/build/fuzz"
 T="${1:-${FUZZ_TIME:-30}}"
 C="$B/corpus"
+SEEDARG=()
+if [ -n "${FUZZ_SEED:-}" ]; then SEEDARG=(-seed="$FUZZ_SEED"); fi
+if [ "${FUZZ_FRESH:-0}" = 1 ]; then C="$B/corpus-fresh"; rm -rf "$C"; fi
 mkdir -p "$C/params" "$C/path" "$C/image" "$C/video" "$B/crashes"
 
 seed() { printf '%s' "$2" > "$C/$1/seed-$(printf '%s' "$2" | md5sum | cut -c1-12)"; }
@@ -63,7 +69,7 @@ for t in params path image video; do
     fi
     echo "== fuzz_$t: ${T}s"
     if ! ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
-        "$bin" -max_total_time="$T" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+        "$bin" "${SEEDARG[@]}" -max_total_time="$T" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
         -artifact_prefix="$B/crashes/$t-" -print_final_stats=1 "$C/$t" \
         > "$B/fuzz_$t.log" 2>&1; then
         echo "fuzz_$t FAILED: see $B/fuzz_$t.log and $B/crashes/" >&2
