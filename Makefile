@@ -108,8 +108,13 @@ run: deps
 	scripts/run.sh
 
 bench: deps
-	$(MAKE) all
+	$(MAKE) all $(B)/livefloor
 	scripts/bench.sh
+
+# The live benchmark's floor row: a one-process C fan-out, no web server.
+$(B)/livefloor: bench/livefloor.c
+	@mkdir -p $(B)
+	$(CC) -O2 -Wall -Wextra -o $@ $<
 
 # [program] routes: 1 GiB of a program's stdout through nginx, vs cat and
 # a WSGI app under gunicorn.

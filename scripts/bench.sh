@@ -165,6 +165,7 @@ if want live; then
         (exec 3<>"/dev/tcp/127.0.0.1/$FEED_PORT") 2>/dev/null; then
         die "port $FEED_PORT (the peers' feed) is held by a process the rig did not start: $(ss -ltnpH "sport = :$FEED_PORT" 2>/dev/null | sed 's/.*users://')"
     fi
+    start_group live
     say "mediafcgi: [source cam1] <- $FEED, max_streams 32, behind nginx (listener sndbuf=$LIVE_SNDBUF, fastcgi_buffer_size $LIVE_FCGI_BUFFER)"
     mkdir "$TMPD/empty"
     cat >"$TMPD/live_stack.py" <<'EOF'
@@ -231,9 +232,20 @@ while todo:
 print("%.2f" % t)
 PYEOF
     }
+    # the floor row: build/livefloor, one C process fanning the feed out
+    # to every viewer with TCP_NOTSENT_LOWAT (no web server, no FastCGI)
+    floor=() FLOOR_PID=""
+    if [ "${LIVE_FLOOR:-1}" = 1 ] && [ -x "$ROOT/build/livefloor" ]; then
+        fport="$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+        "$ROOT/build/livefloor" 127.0.0.1 "$FEED_PORT" "/${FEED#http://*/}" "$fport" 2>"$TMPD/floor.log" &
+        FLOOR_PID=$!
+        sleep 0.5
+        floor=("floor=http://127.0.0.1:$fport/")
+    fi
     m0="$(cpu_of "$MPID")" n0="$(cpu_of "$NPID")"
-    CPU_PIDS="project=$MPID,$NPID" "$PEERS/bench-live.sh" "project=$LURL/live/cam1" \
-        | tee "$TMPD/live.txt"
+    CPU_PIDS="project=$MPID,$NPID floor=$FLOOR_PID" "$PEERS/bench-live.sh" \
+        "project=$LURL/live/cam1" "${floor[@]}" | tee "$TMPD/live.txt"
+    stop_bg "$FLOOR_PID"
     m1="$(cpu_of "$MPID")" n1="$(cpu_of "$NPID")"
     say "project CPU over the whole run (warm-up included), of which nginx $(awk -v a="$n0" -v b="$n1" 'BEGIN{printf "%.2f", b-a}') s, mediafcgi (master, workers, viewers, reader) $(awk -v a="$m0" -v b="$m1" 'BEGIN{printf "%.2f", b-a}') s" \
         | tee -a "$TMPD/live.txt"

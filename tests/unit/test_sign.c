@@ -46,6 +46,49 @@ test_signature_is_hmac_sha256_of_path_and_canonical_query(void **state)
 	assert_string_equal(hex, want);
 }
 
+/* An application's signature: HMAC of the path and the query as it sends
+ * it (its own order, its own spelling), computed here with OpenSSL. */
+static void
+app_sign(const char *path_query, char *url, size_t len)
+{
+	unsigned char md[32];
+	unsigned int n = 0;
+	size_t o;
+
+	HMAC(EVP_sha256(), KEY, (int)strlen(KEY),
+	    (const unsigned char *)path_query, strlen(path_query), md, &n);
+	o = (size_t)snprintf(url, len, "%s&sig=", path_query);
+	for (unsigned i = 0; i < 32; i++)
+		snprintf(url + o + 2 * i, 3, "%02x", md[i]);
+}
+
+static void
+test_check_accepts_the_query_as_sent(void **state)
+{
+	char url[512];
+	struct params p;
+	struct err e;
+
+	(void)state;
+	app_sign("/m/a.jpg?fit=cover&size=0300x200&q=80", url, sizeof(url));
+	parse(strchr(url, '?') + 1, &p);
+	err_init(&e);
+	assert_int_equal(sign_check(KEY, url, 8, &p, &e), 0);
+	/* A parameter changed after signing: refused. */
+	app_sign("/m/a.jpg?fit=cover&size=0300x200&q=80", url, sizeof(url));
+	memcpy(strstr(url, "q=80"), "q=90", 4);
+	parse(strchr(url, '?') + 1, &p);
+	err_init(&e);
+	assert_int_equal(sign_check(KEY, url, 8, &p, &e), -ERR_FORBIDDEN);
+	assert_non_null(strstr(e.msg, "does not match"));
+	/* Another path under the same query: refused. */
+	app_sign("/m/a.jpg?size=10x10", url, sizeof(url));
+	memcpy(url, "/m/b", 4);
+	parse(strchr(url, '?') + 1, &p);
+	err_init(&e);
+	assert_int_equal(sign_check(KEY, url, 8, &p, &e), -ERR_FORBIDDEN);
+}
+
 static void
 test_check_accepts_any_order_and_rejects_changes(void **state)
 {
@@ -139,6 +182,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_signature_is_hmac_sha256_of_path_and_canonical_query),
 		cmocka_unit_test(test_check_accepts_any_order_and_rejects_changes),
+		cmocka_unit_test(test_check_accepts_the_query_as_sent),
 		cmocka_unit_test(test_missing_or_malformed_sig),
 		cmocka_unit_test(test_sign_url_output_is_canonical),
 		cmocka_unit_test(test_raw_signature_for_program_routes),
