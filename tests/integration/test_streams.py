@@ -942,8 +942,8 @@ def fmt(summary):
 
 # Slow viewers: 50 kB/s through a 16 KiB SO_RCVBUF, MSS 1448 (the peers'
 # bench-live.sh settings). Every buffer between the newest frame and such a
-# viewer holds old frames: the stream process's socket to nginx
-# (stream_sndbuf, 4 KiB by default), nginx's fastcgi buffer, nginx's socket
+# viewer holds old frames: the frame in the stream process's socket to nginx
+# (sent only once nginx has read the last one), nginx's fastcgi buffer, nginx's socket
 # to the viewer, and the viewer's own receive window. With nginx's default
 # listener the send buffer to the viewer grows to ~1 MB (autotuning; README
 # "Streams"), so latency grows for as long as the run lasts (measured here:

@@ -101,6 +101,27 @@ test_bad_values_name_file_line_and_reason(void **state)
 	expect_refused("[server]\nthis line is not ini\n", 2, "syntax error");
 	expect_refused("[server]\nlisten = nowhere\n", 2, "listen: expected");
 	expect_refused("[media]\nmax_file_size = -5\n", 2, "max_file_size");
+	expect_refused("[server]\nstream_sndbuf = 100\n", 2, "stream_sndbuf");
+}
+
+static void
+test_stream_sndbuf_zero_is_the_kernels(void **state)
+{
+	struct config c;
+	char why[512], path[64];
+
+	(void)state;
+	config_init(&c);
+	assert_int_equal(c.stream_sndbuf, 0);
+	assert_int_equal(load_text(&c, "[server]\nstream_sndbuf = 65536\n", why,
+	    sizeof(why), path, sizeof(path)), 0);
+	assert_int_equal(c.stream_sndbuf, 65536);
+	config_cleanup(&c);
+	config_init(&c);
+	assert_int_equal(load_text(&c, "[server]\nstream_sndbuf = 0\n", why,
+	    sizeof(why), path, sizeof(path)), 0);
+	assert_int_equal(c.stream_sndbuf, 0);
+	config_cleanup(&c);
 }
 
 static void
@@ -203,6 +224,7 @@ main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_full_file_is_read),
 		cmocka_unit_test(test_bad_values_name_file_line_and_reason),
+		cmocka_unit_test(test_stream_sndbuf_zero_is_the_kernels),
 		cmocka_unit_test(test_missing_file_is_refused),
 		cmocka_unit_test(test_validate_needs_root_directory),
 		cmocka_unit_test(test_root_needs_a_user_or_allow_root),
