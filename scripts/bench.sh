@@ -21,7 +21,7 @@
 # our servers and the peers started here are stopped (peers that were
 # already running are left running). While the image/video stack runs the
 # workers' memory is sampled from /proc and printed after its tables.
-# Knobs: BENCH (above); LIVE_SNDBUF=4k and LIVE_FCGI_BUFFER=4k (the nginx
+# Knobs: BENCH (above); LIVE_SNDBUF=4k and LIVE_FCGI_BUFFER=16k (the nginx
 # listener's sndbuf and fastcgi_buffer_size for the live part; "none" keeps
 # the kernel's / nginx's defaults, for comparison); the
 # knobs of the peers' scripts pass through (DURATION=5s FLOORS=0
@@ -37,7 +37,7 @@ fi
 PEERS="$SHARED/peers"
 BENCH="${BENCH:-all}"
 LIVE_SNDBUF="${LIVE_SNDBUF:-4k}"
-LIVE_FCGI_BUFFER="${LIVE_FCGI_BUFFER:-4k}"
+LIVE_FCGI_BUFFER="${LIVE_FCGI_BUFFER:-16k}"
 say() { printf '[bench] %s\n' "$*"; }
 die() { printf 'bench.sh: %s\n' "$*" >&2; exit 1; }
 
@@ -223,7 +223,8 @@ for d in os.listdir("/proc"):
     except OSError:
         continue
     kids.setdefault(int(f[1]), []).append(int(d))
-    cpu[int(d)] = (int(f[11]) + int(f[12])) / tck
+    # its own and its reaped children's (a viewer that ended is counted)
+    cpu[int(d)] = sum(int(x) for x in f[11:15]) / tck
 todo, t = [int(sys.argv[1])], 0.0
 while todo:
     p = todo.pop()

@@ -600,7 +600,7 @@ http {
             fastcgi_param SERVER_PORT       $server_port;
             fastcgi_param SERVER_NAME       $server_name;
 %(bufsize)s""" % {"sock": self.sock,
-                  "bufsize": "            fastcgi_buffer_size %s;\n            fastcgi_busy_buffers_size %s;\n" % (self.fastcgi_buffer_size, self.fastcgi_buffer_size)
+                  "bufsize": "            fastcgi_buffer_size %s;\n            fastcgi_buffers 4 %s;\n            fastcgi_busy_buffers_size %s;\n" % ((self.fastcgi_buffer_size,) * 3)
                   if self.fastcgi_buffer_size else ""}
 
     def _lighttpd_conf(self):
