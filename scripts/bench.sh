@@ -64,7 +64,7 @@ FEED_PORT="$(sed -E 's#^http://[^:/]+:([0-9]+)/.*#\1#' <<<"$FEED")"
 [[ "$FEED_PORT" =~ ^[0-9]+$ ]] || die "cannot tell the feed's port from '$FEED'"
 
 TMPD="$(mktemp -d)"
-SERVE_PID="" LIVE_PID=""
+SERVE_PID="" LIVE_PID="" SAMPLER_PID="" FLOOR_PID=""
 STARTED_GROUPS=""
 stop_bg() {   # pid: SIGTERM, wait (its own cleanup stops the servers)
     local pid="$1"
@@ -79,6 +79,8 @@ cleanup() {
     trap - EXIT INT TERM
     stop_bg "$SERVE_PID"
     stop_bg "$LIVE_PID"
+    stop_bg "$SAMPLER_PID"
+    stop_bg "$FLOOR_PID"
     for g in $STARTED_GROUPS; do
         "$PEERS/stop.sh" "$g" | sed 's/^/[peers] /'
     done
@@ -209,30 +211,51 @@ EOF
     MPID="$(jget "$TMPD/live.json" mediafcgi_pid)"
     NPID="$(jget "$TMPD/live.json" front_pid)"
     say "mediafcgi at $LURL/live/cam1 (master $MPID, nginx $NPID)"
-    # the project's CPU, split between the web server and mediafcgi
-    cpu_of() {  # CPU seconds of PID and its descendants, now
-        "$PY" - "$1" <<'PYEOF'
-import os, sys
-kids, cpu = {}, {}
+    # the project's CPU, split between the web server and mediafcgi: a
+    # sampler reads /proc each 0.5 s; the split is taken over the seconds
+    # in which mediafcgi had its viewers (after 3 s of warm-up)
+    cat >"$TMPD/cpusplit.py" <<'PYEOF'
+import os, sys, time
 tck = os.sysconf("SC_CLK_TCK")
-for d in os.listdir("/proc"):
-    if not d.isdigit():
-        continue
-    try:
-        f = open("/proc/%s/stat" % d).read().rsplit(")", 1)[1].split()
-    except OSError:
-        continue
-    kids.setdefault(int(f[1]), []).append(int(d))
-    # its own and its reaped children's (a viewer that ended is counted)
-    cpu[int(d)] = sum(int(x) for x in f[11:15]) / tck
-todo, t = [int(sys.argv[1])], 0.0
-while todo:
-    p = todo.pop()
-    t += cpu.get(p, 0.0)
-    todo += kids.get(p, [])
-print("%.2f" % t)
+def tree(root):
+    kids, cpu = {}, {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            f = open("/proc/%s/stat" % d).read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        kids.setdefault(int(f[1]), []).append(int(d))
+        # its own and its reaped children's CPU (a viewer that ended counts)
+        cpu[int(d)] = sum(int(x) for x in f[11:15]) / tck
+    todo, t, n = [root], 0.0, 0
+    while todo:
+        p = todo.pop()
+        t += cpu.get(p, 0.0)
+        n += 1
+        todo += kids.get(p, [])
+    return t, n
+if sys.argv[1] == "sample":
+    m, ngx, out = int(sys.argv[2]), int(sys.argv[3]), open(sys.argv[4], "w", buffering=1)
+    while True:
+        (mc, mn), (nc, _) = tree(m), tree(ngx)
+        out.write("%f %f %f %d\n" % (time.monotonic(), mc, nc, mn))
+        time.sleep(0.5)
+rows = [tuple(map(float, l.split())) for l in open(sys.argv[2]) if l.strip()]
+busy = [r for r in rows if r[3] >= int(sys.argv[3])]
+if len(busy) < 8:
+    print("cpu split: mediafcgi never had its viewers while sampled")
+    sys.exit(0)
+a = next(r for r in busy if r[0] >= busy[0][0] + 3)
+b = busy[-2]
+d = b[0] - a[0]
+print("project CPU split over %.1f s with the viewers connected: nginx %.2f s (%.2f ms/viewer/s), "
+      "mediafcgi %.2f s (%.2f ms/viewer/s)" % (d, b[2] - a[2], 1000 * (b[2] - a[2]) / d / int(sys.argv[4]),
+                                          b[1] - a[1], 1000 * (b[1] - a[1]) / d / int(sys.argv[4])))
 PYEOF
-    }
+    "$PY" "$TMPD/cpusplit.py" sample "$MPID" "$NPID" "$TMPD/cpu.samples" &
+    SAMPLER_PID=$!
     # the floor row: build/livefloor, one C process fanning the feed out
     # to every viewer with TCP_NOTSENT_LOWAT (no web server, no FastCGI)
     floor=() FLOOR_PID=""
@@ -243,12 +266,11 @@ PYEOF
         sleep 0.5
         floor=("floor=http://127.0.0.1:$fport/")
     fi
-    m0="$(cpu_of "$MPID")" n0="$(cpu_of "$NPID")"
     CPU_PIDS="project=$MPID,$NPID floor=$FLOOR_PID" "$PEERS/bench-live.sh" \
         "project=$LURL/live/cam1" "${floor[@]}" | tee "$TMPD/live.txt"
     stop_bg "$FLOOR_PID"
-    m1="$(cpu_of "$MPID")" n1="$(cpu_of "$NPID")"
-    say "project CPU over the whole run (warm-up included), of which nginx $(awk -v a="$n0" -v b="$n1" 'BEGIN{printf "%.2f", b-a}') s, mediafcgi (master, workers, viewers, reader) $(awk -v a="$m0" -v b="$m1" 'BEGIN{printf "%.2f", b-a}') s" \
+    kill "$SAMPLER_PID" 2>/dev/null; wait "$SAMPLER_PID" 2>/dev/null || true
+    say "$("$PY" "$TMPD/cpusplit.py" split "$TMPD/cpu.samples" $((${VIEWERS:-20} / 2)) "${VIEWERS:-20}")" \
         | tee -a "$TMPD/live.txt"
     echo
     curl -s --max-time 5 "$LURL/status" | "$PY" -c '
