@@ -12,9 +12,12 @@
 #          (http://127.0.0.1:18090/feed.mjpg, passed through: 640x360 JPEG),
 #          max_streams 32, behind nginx with the documented low-latency
 #          stream listener (`listen ... sndbuf=4k`, `fastcgi_buffer_size
-#          4k`, README "Live sources"; FastCGI on a unix socket), then
+#          16k`, README "Live sources"; FastCGI on a unix socket), and
+#          build/livefloor (the floor row: one C process fanning the feed
+#          out, no web server; LIVE_FLOOR=0 skips it), then
 #          peers/bench-live.sh project=URL/live/cam1 with CPU_PIDS = the
-#          mediafcgi master and the nginx master (and their children);
+#          mediafcgi master and the nginx master (and their children), and
+#          the project's CPU split between nginx and mediafcgi;
 #          bench-live.sh starts the feed and the live peers if they are down
 #          and stops what it started
 # Each part's table is printed as it runs and all of them again at the end;
