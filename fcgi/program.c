@@ -22,7 +22,6 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "http.h"
@@ -927,15 +926,6 @@ program_argv(const struct program *p, const char *const values[],
 
 /* ------------------------------------------------------------------ child */
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * In the child, between fork() and execve(): only async-signal-safe calls.
  * fds[0..3] become 0, 1, 2 and (if fds[3] >= 0) PROG_FILE_FD; every other
@@ -1104,13 +1094,13 @@ run_poll_exit(struct run *run)
 static void
 run_wait_exit(struct run *run, int64_t ms)
 {
-	int64_t end = now_ms() + ms;
+	int64_t end = sb_now_ms() + ms;
 
 	for (;;) {
 		int64_t left;
 
 		run_poll_exit(run);
-		if (run->exited || (left = end - now_ms()) <= 0)
+		if (run->exited || (left = end - sb_now_ms()) <= 0)
 			return;
 		if (run->pidfd >= 0) {
 			struct pollfd pf = { .fd = run->pidfd, .events = POLLIN };
@@ -1256,7 +1246,7 @@ run_read_stdout(struct run *run, unsigned char *buf, size_t cap)
 	if (p->max_output && run->out_bytes + (size_t)n > p->max_output)
 		return END_TOO_MUCH;
 	if (run->out_bytes == 0)
-		run->first_ms = now_ms();
+		run->first_ms = sb_now_ms();
 	run->out_bytes += (size_t)n;
 	/* Held bytes are copied once into the hold; committed ones go to
 	 * the FastCGI stream at once, a record per chunk, and out. */
@@ -1285,7 +1275,7 @@ run_loop(struct run *run, int conn_fd, int64_t deadline)
 	while (run->out >= 0 || !run->exited) {
 		struct pollfd pf[4];
 		int np = 0, io = -1, ie = -1, ip = -1, ic = -1, rc;
-		int64_t now = now_ms(), wait = deadline - now;
+		int64_t now = sb_now_ms(), wait = deadline - now;
 
 		if (wait <= 0) {
 			end = END_TIMEOUT;
@@ -1367,7 +1357,7 @@ program_run(const struct program *p, char *const argv[], int filefd,
 	if ((rc = run_start(run, argv, filefd, e)) < 0)
 		goto out;
 	pid = run->pid;
-	end = run_loop(run, conn_fd, now_ms() + (int64_t)p->timeout * 1000);
+	end = run_loop(run, conn_fd, sb_now_ms() + (int64_t)p->timeout * 1000);
 	run_reap(run, end != END_DONE);
 	run_log_stderr(run, pid, end != END_DONE || run->status.si_code != CLD_EXITED ||
 	    run->status.si_status != 0 || run->out_bytes == 0);

@@ -13,7 +13,6 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "live.h"
@@ -134,15 +133,6 @@ unread_bytes(int fd)
 	return n;
 }
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Room before and after a frame in a viewer's buffer, so that the part's
  * head, the JPEG and the boundary that ends it go out in one write. The
@@ -236,7 +226,7 @@ live_view(const struct server *srv, const struct request *req,
 		rc = err_set(e, ERR_INTERNAL, "client went away");
 		goto out;
 	}
-	last_sent = mono_ms();
+	last_sent = sb_now_ms();
 	for (;;) {
 		ssize_t n = live_wait(ring, seq, 1000, buf + PART_HEAD_MAX, cap,
 		    &seq, srv->stop);
@@ -250,14 +240,14 @@ live_view(const struct server *srv, const struct request *req,
 				rc = 1;
 				goto out;
 			}
-			last_sent = mono_ms();
+			last_sent = sb_now_ms();
 			continue;
 		}
 		/* Nothing sent (no frame for a second while the source
 		 * reconnects, or the last frame still unread): look whether
 		 * the viewer left or has taken nothing for too long. */
 		if (client_gone(req->conn_fd) ||
-		    mono_ms() - last_sent > (int64_t)srv->cfg->stream_timeout * 1000) {
+		    sb_now_ms() - last_sent > (int64_t)srv->cfg->stream_timeout * 1000) {
 			rc = 1;
 			goto out;
 		}

@@ -218,32 +218,16 @@ EOF
     # sampler reads /proc each 0.5 s; the split is taken over the seconds
     # in which mediafcgi had its viewers (after 3 s of warm-up)
     cat >"$TMPD/cpusplit.py" <<'PYEOF'
-import os, sys, time
-tck = os.sysconf("SC_CLK_TCK")
-def tree(root):
-    kids, cpu = {}, {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            f = open("/proc/%s/stat" % d).read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        kids.setdefault(int(f[1]), []).append(int(d))
-        # its own and its reaped children's CPU (a viewer that ended counts)
-        cpu[int(d)] = sum(int(x) for x in f[11:15]) / tck
-    todo, t, n = [root], 0.0, 0
-    while todo:
-        p = todo.pop()
-        t += cpu.get(p, 0.0)
-        n += 1
-        todo += kids.get(p, [])
-    return t, n
-if sys.argv[1] == "sample":
-    m, ngx, out = int(sys.argv[2]), int(sys.argv[3]), open(sys.argv[4], "w", buffering=1)
+import sys, time
+if sys.argv[1] == "sample":   # PEERS_LIB MPID NGINX_PID OUT
+    sys.path.insert(0, sys.argv[2])
+    import procstat   # the rig's: process trees, CPU incl. reaped children
+    m, n, out = int(sys.argv[3]), int(sys.argv[4]), open(sys.argv[5], "w", buffering=1)
+    m0, n0 = procstat.process_tree([m]), procstat.process_tree([n])
     while True:
-        (mc, mn), (nc, _) = tree(m), tree(ngx)
-        out.write("%f %f %f %d\n" % (time.monotonic(), mc, nc, mn))
+        mt, nt = procstat.process_tree([m]), procstat.process_tree([n])
+        out.write("%f %f %f %d\n" % (time.monotonic(), procstat.cpu_seconds(m0, mt),
+                                      procstat.cpu_seconds(n0, nt), len(mt)))
         time.sleep(0.5)
 rows = [tuple(map(float, l.split())) for l in open(sys.argv[2]) if l.strip()]
 busy = [r for r in rows if r[3] >= int(sys.argv[3])]
@@ -252,12 +236,12 @@ if len(busy) < 8:
     sys.exit(0)
 a = next(r for r in busy if r[0] >= busy[0][0] + 3)
 b = busy[-2]
-d = b[0] - a[0]
+d, v = b[0] - a[0], int(sys.argv[4])
 print("project CPU split over %.1f s with the viewers connected: nginx %.2f s (%.2f ms/viewer/s), "
-      "mediafcgi %.2f s (%.2f ms/viewer/s)" % (d, b[2] - a[2], 1000 * (b[2] - a[2]) / d / int(sys.argv[4]),
-                                          b[1] - a[1], 1000 * (b[1] - a[1]) / d / int(sys.argv[4])))
+      "mediafcgi %.2f s (%.2f ms/viewer/s)" % (d, b[2] - a[2], 1000 * (b[2] - a[2]) / d / v,
+                                          b[1] - a[1], 1000 * (b[1] - a[1]) / d / v))
 PYEOF
-    "$PY" "$TMPD/cpusplit.py" sample "$MPID" "$NPID" "$TMPD/cpu.samples" &
+    "$PY" "$TMPD/cpusplit.py" sample "$PEERS/lib" "$MPID" "$NPID" "$TMPD/cpu.samples" &
     SAMPLER_PID=$!
     # the floor row: build/livefloor, one C process fanning the feed out
     # to every viewer with TCP_NOTSENT_LOWAT (no web server, no FastCGI)
