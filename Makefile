@@ -92,8 +92,8 @@ integration: $(B)/mediafcgi
 
 # SAN=1: unit and integration tests under ASan/UBSan; the plain run also
 # fuzzes each target for FUZZ_TIME seconds (the fuzzers carry ASan/UBSan)
-# from a fresh corpus with a fixed seed, so a check passes or fails the same
-# way on every machine; `make fuzz` explores with a new seed each run and
+# from a fresh corpus with a fixed seed, so a commit is fuzzed with the same
+# inputs in the same order on every machine (a code change changes them); `make fuzz` explores with a new seed each run and
 # keeps its corpus (every crash it finds goes into tests/fuzz/regress/).
 check: deps
 	$(MAKE) all unit

@@ -16,6 +16,7 @@
 
 #define ECHO_MAX	40	/* bytes of a client's text quoted in a message */
 #define DECIMAL_MAX	20	/* characters of a decimal value */
+#define DECIMAL_TEXT	48	/* room for decimal_text() */
 
 enum { DEC_BAD = -1, DEC_NUL = -2 };	/* pct_decode() failures */
 
@@ -137,13 +138,41 @@ whole_uint(const char *v, unsigned maxdig, unsigned lo, unsigned hi,
  * The whole of v as a plain decimal ("2", "0.5", ".5") within lo..hi.
  * strtod() alone would also take " 1", "+1", "1e1", "0x1p3", "inf" and
  * "nan", so only digits and one '.' get that far. The value is rounded to
- * what "%g" prints, because the canonical text (ETag, signature) must name
- * exactly the value that is used.
+ * what decimal_text() prints, because the canonical text (ETag, signature)
+ * must name exactly the value that is used.
  */
+/*
+ * How a decimal value is written in the canonical query: plain digits, at
+ * most 6 after the point, no trailing zeros, never an exponent (which the
+ * parser refuses: "%g" wrote 1e-07 and 1.2e+06).
+ */
+static void
+decimal_text(double d, char buf[DECIMAL_TEXT])
+{
+	char *end;
+
+	snprintf(buf, DECIMAL_TEXT, "%.6f", d);
+	end = buf + strlen(buf);
+	while (end[-1] == '0')
+		*--end = '\0';
+	if (end[-1] == '.')
+		*--end = '\0';
+}
+
+/* d as decimal_text() writes it. */
+static double
+decimal_round(double d)
+{
+	char buf[DECIMAL_TEXT];
+
+	decimal_text(d, buf);
+	return strtod(buf, NULL);
+}
+
 static bool
 whole_decimal(const char *v, double lo, double hi, double *out)
 {
-	char canon[32], *end;
+	char *end;
 	size_t digits = 0, dots = 0, n;
 	double d;
 
@@ -161,8 +190,7 @@ whole_decimal(const char *v, double lo, double hi, double *out)
 	d = strtod(v, &end);
 	if (*end != '\0' || errno != 0 || !(d >= lo && d <= hi))
 		return false;
-	snprintf(canon, sizeof(canon), "%g", d);
-	*out = strtod(canon, NULL);
+	*out = decimal_round(d);
 	return true;
 }
 
@@ -425,7 +453,7 @@ parse_t(const struct param_def *d, const char *v, struct params *p,
 	}
 	if (x > PARAMS_MAX_T)
 		goto fail;
-	p->t = x;
+	p->t = decimal_round(x);
 	p->t_kind = T_SECONDS;
 	return 0;
 fail:
@@ -757,6 +785,16 @@ canon_add(struct canon *c, const char *fmt, ...)
 		c->pos += (size_t)n;
 }
 
+/* "name=" the decimal d as decimal_text() writes it, then suffix. */
+static void
+canon_decimal(struct canon *c, const char *name, double d, const char *suffix)
+{
+	char num[DECIMAL_TEXT];
+
+	decimal_text(d, num);
+	canon_add(c, "%s=%s%s", name, num, suffix);
+}
+
 int
 params_canonical(const struct params *p, char *buf, size_t len)
 {
@@ -793,11 +831,11 @@ params_canonical(const struct params *p, char *buf, size_t len)
 	if (p->given & P_BG)
 		canon_add(&c, "bg=%06x", (unsigned)p->bg);
 	if (p->given & P_BLUR)
-		canon_add(&c, "blur=%g", p->blur);
+		canon_decimal(&c, "blur", p->blur, "");
 	if (p->given & P_SHARPEN)
-		canon_add(&c, "sharpen=%g", p->sharpen);
+		canon_decimal(&c, "sharpen", p->sharpen, "");
 	if (p->given & P_DPR)
-		canon_add(&c, "dpr=%g", p->dpr);
+		canon_decimal(&c, "dpr", p->dpr, "");
 	if (p->given & P_ENLARGE)
 		canon_add(&c, "enlarge=%d", p->enlarge ? 1 : 0);
 	if (p->given & P_FRAME)
@@ -806,7 +844,7 @@ params_canonical(const struct params *p, char *buf, size_t len)
 		if (p->t_kind == T_AUTO)
 			canon_add(&c, "t=auto");
 		else	/* A query: the percent sign is written escaped. */
-			canon_add(&c, "t=%g%s", p->t,
+			canon_decimal(&c, "t", p->t,
 			    p->t_kind == T_PERCENT ? "%25" : "");
 	}
 	if (p->given & P_SEEK)
@@ -818,9 +856,9 @@ params_canonical(const struct params *p, char *buf, size_t len)
 	if (p->given & P_PRESET)
 		canon_add(&c, "preset=%s", p->preset);
 	if (p->given & P_FPS)
-		canon_add(&c, "fps=%g", p->fps);
+		canon_decimal(&c, "fps", p->fps, "");
 	if (p->given & P_START)
-		canon_add(&c, "start=%g", p->start);
+		canon_decimal(&c, "start", p->start, "");
 	if (p->given & P_LOOP)
 		canon_add(&c, "loop=%d", p->loop ? 1 : 0);
 	if (p->given & P_SNAPSHOT)

@@ -1050,6 +1050,12 @@ canonical_of_video_params(void **state)
 	assert_string_equal(buf, "t=25%25");
 	canon_of("t=000%25", buf, sizeof(buf));
 	assert_string_equal(buf, "t=0%25");
+	/* Found by fuzz_params: "%g" wrote 1.9279e-07, which the parser
+	 * refuses; decimals are plain, at most 6 places, never an exponent. */
+	canon_of("t=.00000019279", buf, sizeof(buf));
+	assert_string_equal(buf, "t=0");
+	canon_of("t=99:59:59.1234567&start=0.0000015", buf, sizeof(buf));
+	assert_string_equal(buf, "t=359999.123457&start=0.000002");
 }
 
 int
