@@ -15,12 +15,14 @@ PYTHON   ?= /usr/bin/python3
 PKGS     := GraphicsMagick fcgi inih libcrypto libavformat libavcodec libswscale libswresample libavutil lcms2 libwebpmux libwebp
 TEST_PKGS := cmocka
 
+# BUILD=DIR puts the objects elsewhere (several builds of one tree at once).
+BUILD    ?= build
 ifeq ($(SAN),1)
-B        := build/san
+B        := $(BUILD)/san
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 OPT      := -O1 -g
 else
-B        := build
+B        := $(BUILD)
 SANFLAGS :=
 OPT      := -O2 -g
 endif
@@ -56,7 +58,7 @@ $(B)/tests/%: $(B)/tests/unit/%.o $(FCGI_OBJ) $(LIB_OBJ)
 
 # libFuzzer targets (clang): the query parser, the path resolver, and the
 # image and video pipelines, each on lib/ built with coverage and ASan/UBSan.
-FUZZ_B      := build/fuzz
+FUZZ_B      := $(BUILD)/fuzz
 FUZZ_CC     ?= clang
 FUZZ_TIME   ?= 30
 FUZZ_CFLAGS := -std=c11 -g -O1 -fno-omit-frame-pointer \
