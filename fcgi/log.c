@@ -1,5 +1,7 @@
 #include "log.h"
 
+#include <stdbool.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -9,6 +11,8 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "pct.h"
 
 /*
  * The configured log paths and the access log's fd: set once at start (and
@@ -75,6 +79,48 @@ log_escape(char *dst, size_t len, const char *src)
 	dst[o] = '\0';
 }
 
+/* Whether the query pair name s[0..n) decodes to "sig". */
+static bool
+is_sig_name(const char *s, size_t n)
+{
+	char name[8];
+
+	return n < sizeof(name) * 3 &&
+	    pct_decode_query(s, n, name, sizeof(name)) == 3 &&
+	    memcmp(name, "sig", 3) == 0;
+}
+
+void
+log_escape_uri(char *dst, size_t len, const char *uri)
+{
+	/* Long enough for any line this is put in; the rest is cut. */
+	char buf[4096];
+	size_t n = strcspn(uri, "?"), o;
+	const char *p;
+
+	o = n < sizeof(buf) - 1 ? n : sizeof(buf) - 1;
+	memcpy(buf, uri, o);
+	for (p = uri + n; *p != '\0' && o < sizeof(buf) - 1;) {
+		/* p is at '?' or '&': copy it, then the pair behind it. */
+		size_t pl = strcspn(p + 1, "&"), nl = strcspn(p + 1, "=&");
+		bool sig = nl < pl && is_sig_name(p + 1, nl);
+		size_t keep = sig ? nl + 2 : pl + 1;
+		const char *add = sig ? "REDACTED" : "";
+
+		if (keep > sizeof(buf) - 1 - o)
+			keep = sizeof(buf) - 1 - o;
+		memcpy(buf + o, p, keep);
+		o += keep;
+		if (*add != '\0' && o + strlen(add) < sizeof(buf)) {
+			memcpy(buf + o, add, strlen(add));
+			o += strlen(add);
+		}
+		p += pl + 1;
+	}
+	buf[o] = '\0';
+	log_escape(dst, len, buf);
+}
+
 static int
 open_append(const char *path)
 {
@@ -137,7 +183,7 @@ log_access(const char *client, const char *method, const char *uri,
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
 	log_escape(c, sizeof(c), client ? client : "-");
 	log_escape(m, sizeof(m), method ? method : "-");
-	log_escape(u, sizeof(u), uri ? uri : "-");
+	log_escape_uri(u, sizeof(u), uri ? uri : "-");
 	n = snprintf(line, sizeof(line), "%s.%03dZ %s \"%s %s\" %d %llu %lldms pid=%d\n",
 	    when, (int)(tv.tv_usec / 1000), c, m, u, status,
 	    (unsigned long long)bytes, (long long)ms, (int)getpid());

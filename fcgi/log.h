@@ -20,6 +20,14 @@ void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_escape(char *dst, size_t len, const char *src);
 
 /*
+ * log_escape() of a request URI with the value of every sig parameter (its
+ * name read as the query parser reads it, escapes decoded) written as
+ * REDACTED: a signature is a credential, for neither the status page nor
+ * the logs.
+ */
+void log_escape_uri(char *dst, size_t len, const char *uri);
+
+/*
  * Where the logs go: error lines to error_path (NULL: stderr stays), access
  * lines to access_path ("stderr", a path, or NULL: none). Files are opened
  * for appending; log_reopen() opens them again by name (SIGUSR1, after

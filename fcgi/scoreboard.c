@@ -61,7 +61,7 @@ void
 sb_begin(struct sb_slot *s, const char *method, const char *uri)
 {
 	snprintf(s->method, sizeof(s->method), "%s", method);
-	log_escape(s->uri, sizeof(s->uri), uri);
+	log_escape_uri(s->uri, sizeof(s->uri), uri);
 	s->request_ms = sb_now_ms();
 	sb_set_state(s, SB_PROCESSING);
 }

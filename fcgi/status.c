@@ -1,5 +1,7 @@
 #include "status.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <time.h>
 
@@ -215,14 +217,32 @@ status_prometheus(const struct scoreboard *sb, const struct config *cfg,
 }
 
 bool
+status_is_loopback(const char *addr)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (inet_pton(AF_INET, addr, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, addr, &a6) != 1)
+		return false;
+	if (IN6_IS_ADDR_LOOPBACK(&a6))
+		return true;
+	/* ::ffff:127.x.y.z, as a dual-stack listener reports IPv4 clients */
+	return IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127;
+}
+
+bool
 status_allowed(const char *allow, const char *addr)
 {
 	const char *p = allow;
 
-	if (allow == NULL)
-		return true;
 	if (addr == NULL)
 		return false;
+	/* Not configured: this machine only (the page names requests in
+	 * flight, sources and counts, nothing for the world). */
+	if (allow == NULL)
+		return status_is_loopback(addr);
 	while (*p) {
 		size_t n;
 

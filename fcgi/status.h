@@ -18,7 +18,13 @@ void status_json(const struct scoreboard *sb, const struct config *cfg,
 void status_prometheus(const struct scoreboard *sb, const struct config *cfg,
     const struct live *live, struct membuf *m);
 
-/* Whether addr is in the comma-separated allow list (NULL list: all). */
+/*
+ * Whether addr (REMOTE_ADDR, NULL: unknown, refused) is in the
+ * comma-separated allow list; with no list (NULL), whether it is loopback.
+ */
 bool status_allowed(const char *allow, const char *addr);
+
+/* Whether addr is 127.0.0.0/8, ::1 or ::ffff:127.0.0.0/104. */
+bool status_is_loopback(const char *addr);
 
 #endif

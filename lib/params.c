@@ -18,7 +18,7 @@
 #define DECIMAL_MAX	20	/* characters of a decimal value */
 #define DECIMAL_TEXT	48	/* room for decimal_text() */
 
-enum { DEC_BAD = -1, DEC_NUL = -2 };	/* pct_decode() failures */
+enum { DEC_NUL = -2 };	/* dec()'s one failure: a decoded NUL */
 
 struct param_def;
 /* Reads the decoded, non-empty value v into p: 0 or the error in e. */
@@ -92,13 +92,16 @@ sanitize(const char *s, size_t n, char out[ECHO_MAX + 4])
 	out[i] = '\0';
 }
 
-/* Percent-decodes s[0..n) once into out (n + 1 bytes): pct_decode(). */
+/*
+ * Percent-decodes s[0..n) once into out (n + 1 bytes): pct_decode_query(),
+ * so a lone '%' (a browser's raw "t=50%") is itself; only a NUL fails.
+ */
 static int
 dec(const char *s, size_t n, char *out)
 {
-	int rc = pct_decode(s, n, out, n + 1);
+	int rc = pct_decode_query(s, n, out, n + 1);
 
-	return rc == PCT_NUL ? DEC_NUL : rc < 0 ? DEC_BAD : rc;
+	return rc < 0 ? DEC_NUL : rc;
 }
 
 /*
@@ -608,12 +611,6 @@ parse_pair(const char *pair, size_t n, struct params *p, struct err *e)
 	int rc, vlen;
 
 	rc = dec(pair, nlen, name);
-	if (rc == DEC_BAD) {
-		sanitize(pair, nlen, echo);
-		rc = err_set(e, ERR_BAD_PARAM,
-		    "bad percent escape in parameter name '%s'", echo);
-		goto out;
-	}
 	if (rc == DEC_NUL) {
 		rc = err_set(e, ERR_BAD_PARAM, "NUL byte in a parameter name");
 		goto out;
@@ -634,10 +631,6 @@ parse_pair(const char *pair, size_t n, struct params *p, struct err *e)
 	/* Without '=' a name is a flag (value ""). */
 	value[0] = '\0';
 	vlen = eq ? dec(eq + 1, n - nlen - 1, value) : 0;
-	if (vlen == DEC_BAD) {
-		rc = bad(e, d->name, "bad percent escape");
-		goto out;
-	}
 	if (vlen == DEC_NUL) {
 		rc = bad(e, d->name, "NUL byte in the value");
 		goto out;

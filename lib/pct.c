@@ -1,5 +1,7 @@
 #include "pct.h"
 
+#include <stdbool.h>
+
 int
 pct_hexval(int c)
 {
@@ -12,8 +14,8 @@ pct_hexval(int c)
 	return -1;
 }
 
-int
-pct_decode(const char *s, size_t n, char *out, size_t cap)
+static int
+decode(const char *s, size_t n, char *out, size_t cap, bool lone_literal)
 {
 	size_t i, o = 0;
 	int c, hi, lo;
@@ -23,11 +25,13 @@ pct_decode(const char *s, size_t n, char *out, size_t cap)
 	for (i = 0; i < n; i++) {
 		c = (unsigned char)s[i];
 		if (c == '%') {
-			if (n - i < 3 || (hi = pct_hexval(s[i + 1])) < 0 ||
-			    (lo = pct_hexval(s[i + 2])) < 0)
+			if (n - i >= 3 && (hi = pct_hexval(s[i + 1])) >= 0 &&
+			    (lo = pct_hexval(s[i + 2])) >= 0) {
+				c = hi << 4 | lo;
+				i += 2;
+			} else if (!lone_literal) {
 				return PCT_BAD;
-			c = hi << 4 | lo;
-			i += 2;
+			}
 		}
 		if (c == '\0')
 			return PCT_NUL;
@@ -37,4 +41,16 @@ pct_decode(const char *s, size_t n, char *out, size_t cap)
 	}
 	out[o] = '\0';
 	return (int)o;
+}
+
+int
+pct_decode(const char *s, size_t n, char *out, size_t cap)
+{
+	return decode(s, n, out, cap, false);
+}
+
+int
+pct_decode_query(const char *s, size_t n, char *out, size_t cap)
+{
+	return decode(s, n, out, cap, true);
 }

@@ -17,6 +17,14 @@ enum { PCT_BAD = -1, PCT_NUL = -2, PCT_LONG = -3 };
  */
 int pct_decode(const char *s, size_t n, char *out, size_t cap);
 
+/*
+ * The same for a query: a '%' not followed by two hex digits stands for
+ * itself (browsers send "t=50%" with the percent sign raw), so PCT_BAD is
+ * never returned. Written forms (the canonical query, signatures' texts)
+ * keep spelling it "%25".
+ */
+int pct_decode_query(const char *s, size_t n, char *out, size_t cap);
+
 /* The value of one hex digit, or -1. */
 int pct_hexval(int c);
 
