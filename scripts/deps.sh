@@ -3,10 +3,13 @@
 # benchmarking mediafcgi need, and only the missing ones. Idempotent and
 # quiet when everything is there (make check/run/bench call it every time).
 #
-# Debian's nginx and lighttpd packages start a system service on port 80 when
-# installed; the tests and `make run` start their own instances on loopback
-# and never use those, so they are stopped and disabled here (where service
-# management exists at all: in a container it often does not).
+# Installing is the only change it makes to the machine: it never stops,
+# disables or reconfigures a service. The tests and `make run` start their
+# own web servers on loopback ports chosen at run time, so a system nginx,
+# lighttpd or Apache that runs already is left as it is. While it installs,
+# a policy-rc.d (only if none exists) keeps the new packages' maintainer
+# scripts from starting their services: a web server it installs for the
+# tests is not left listening on port 80 of every interface.
 set -euo pipefail
 
 # build: compiler, the libraries (pkg-config names them in the Makefile)
@@ -43,26 +46,6 @@ for p in $PKGS; do
         || missing="$missing $p"
 done
 
-# Stops a system web server the package may have started, so it never holds
-# a port the tests or `make run` want. Every step may fail harmlessly (no
-# systemd, no init script, not running).
-stop_service() {   # name
-    local s="$1"
-    if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$s" 2>/dev/null; then
-        $SUDO systemctl stop "$s" >/dev/null 2>&1 || true
-        $SUDO systemctl disable "$s" >/dev/null 2>&1 || true
-        say "stopped and disabled the system $s service"
-    fi
-    if command -v service >/dev/null 2>&1 && service "$s" status >/dev/null 2>&1; then
-        $SUDO service "$s" stop >/dev/null 2>&1 || true
-        say "stopped the system $s service"
-    fi
-    # Without an init system (containers) keep it from starting at boot anyway.
-    if [ -x "/etc/init.d/$s" ] && command -v update-rc.d >/dev/null 2>&1; then
-        $SUDO update-rc.d "$s" disable >/dev/null 2>&1 || true
-    fi
-}
-
 if [ -n "$missing" ]; then
     say "installing:$missing"
     $SUDO apt-get update -qq
@@ -83,17 +66,6 @@ if [ -n "$missing" ]; then
         exit 1
     fi
     [ "$own_policy" = 1 ] && $SUDO rm -f "$policy"
-    for s in nginx lighttpd apache2; do
-        case " $missing " in *" $s "*) stop_service "$s" ;; esac
-    done
 fi
 
-# A system nginx/lighttpd/apache2 started earlier (or by hand) may still be running.
-for s in nginx lighttpd apache2; do
-    pidfile="/run/$s.pid"
-    [ "$s" = apache2 ] && pidfile=/run/apache2/apache2.pid
-    if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile" 2>/dev/null)" 2>/dev/null; then
-        stop_service "$s"
-    fi
-done
 exit 0
