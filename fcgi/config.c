@@ -61,9 +61,9 @@ config_cleanup(struct config *c)
 	free(c->status_path);
 	free(c->health_path);
 	free(c->status_allow);
-	if (c->signing_key != NULL) {
-		explicit_bzero(c->signing_key, strlen(c->signing_key));
-		free(c->signing_key);
+	for (unsigned i = 0; i < c->n_signing_keys; i++) {
+		explicit_bzero(c->signing_keys[i], strlen(c->signing_keys[i]));
+		free(c->signing_keys[i]);
 	}
 	free(c->root);
 	free(c->mount);
@@ -197,6 +197,8 @@ static int
 set_preset(struct config *c, const char *name, const char *key,
     const char *v, char *why, size_t len)
 {
+	static const char *const not_mine[] = { "preset", "info", "sig",
+	    "expires" };
 	struct preset *ps = NULL;
 	struct params p;
 	struct err e;
@@ -207,10 +209,13 @@ set_preset(struct config *c, const char *name, const char *key,
 		snprintf(why, len, "preset name '%.40s': use a-z, 0-9, _ and -", name);
 		return -1;
 	}
-	if (strcmp(key, "preset") == 0 || strcmp(key, "info") == 0) {
-		snprintf(why, len, "preset %s: '%s' cannot be part of a preset", name, key);
-		return -1;
-	}
+	/* What names the preset, or gates the URL, is never the preset's. */
+	for (size_t i = 0; i < sizeof(not_mine) / sizeof(not_mine[0]); i++)
+		if (strcmp(key, not_mine[i]) == 0) {
+			snprintf(why, len, "preset %s: '%s' cannot be part of a "
+			    "preset", name, key);
+			return -1;
+		}
 	snprintf(pair, sizeof(pair), "%s=%s", key, v);
 	params_init(&p);
 	err_init(&e);
@@ -423,11 +428,27 @@ config_set(struct config *c, const char *section, const char *key,
 			return set_uint(&c->max_decode_frames, v, 1, 1000000, key, why, len);
 	} else if (strcmp(section, "security") == 0) {
 		if (strcmp(key, "signing_key") == 0) {
+			/* Given again: one more key that verifies (rotation). */
 			if (strlen(v) < 16) {
 				snprintf(why, len, "signing_key: at least 16 characters");
 				return -1;
 			}
-			return set_str(&c->signing_key, v, why, len);
+			if (c->n_signing_keys >= CONFIG_MAX_KEYS) {
+				snprintf(why, len, "signing_key: at most %d keys",
+				    CONFIG_MAX_KEYS);
+				return -1;
+			}
+			for (unsigned i = 0; i < c->n_signing_keys; i++)
+				if (strcmp(c->signing_keys[i], v) == 0) {
+					snprintf(why, len, "signing_key: the same key twice");
+					return -1;
+				}
+			c->signing_keys[c->n_signing_keys] = NULL;
+			if (set_str(&c->signing_keys[c->n_signing_keys], v, why,
+			    len) < 0)
+				return -1;
+			c->n_signing_keys++;
+			return 0;
 		}
 		if (strcmp(key, "presets_only") == 0)
 			return set_bool(&c->presets_only, v, key, why, len);

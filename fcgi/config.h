@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#define CONFIG_MAX_KEYS	8	/* signing_key lines in [security] */
+
 struct config {
 	/* [server] */
 	char *listen;		/* "unix:/path" or "host:port"; NULL: fd 0 */
@@ -59,7 +61,11 @@ struct config {
 	} *sources;
 	unsigned n_sources;
 	/* [security] */
-	char *signing_key;	/* HMAC-SHA256 key; NULL = URLs need no sig */
+	/* HMAC-SHA256 keys in config order: the first signs (--sign, VTT
+	 * cues), every one verifies, so a key is replaced without breaking
+	 * URLs in flight. None: URLs need no sig. */
+	char *signing_keys[CONFIG_MAX_KEYS];
+	unsigned n_signing_keys;
 	bool presets_only;	/* answer only preset= requests */
 	/* [preset NAME]: name and its parameters as a query string */
 	struct preset {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -21,7 +22,9 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: mediafcgi [--config FILE] [--listen unix:PATH|HOST:PORT] [--root DIR]\n"
 	    "                 [--workers N] [--foreground] [--test-config] [--version] [--help]\n"
-	    "       mediafcgi --config FILE --sign /path?query    print the URL signed\n"
+	    "       mediafcgi --config FILE --sign /path?query [--expires SECONDS]\n"
+	    "                 print the URL signed (with the first signing_key),\n"
+	    "                 valid for SECONDS from now if --expires is given\n"
 	    "\n"
 	    "A FastCGI responder that answers image requests in-process.\n"
 	    "Without --listen it serves the listening socket inherited as fd 0\n"
@@ -70,15 +73,17 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "sign", required_argument, NULL, 's' },
+		{ "expires", required_argument, NULL, 'e' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct master_flags flags = { 0 };
 	struct config *cfg = NULL;
 	const char *config_path = NULL, *sign = NULL;
+	unsigned long expires_in = 0;
 	char why[512];
 	int foreground = 0, test_only = 0, ch, fd, code = 1;
 
-	while ((ch = getopt_long(argc, argv, "c:l:r:w:fths:", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:l:r:w:fths:e:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': config_path = optarg; break;
 		case 'l': flags.listen = optarg; break;
@@ -101,8 +106,26 @@ main(int argc, char **argv)
 		case 'V': printf("mediafcgi %s\n", MF_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
 		case 's': sign = optarg; break;
+		case 'e': {
+			char *end;
+
+			errno = 0;
+			expires_in = strtoul(optarg, &end, 10);
+			if (errno || *end || expires_in < 1 ||
+			    expires_in > 100ul * 365 * 86400 || optarg[0] == '-') {
+				fprintf(stderr, "mediafcgi: --expires: expected "
+				    "seconds from now, 1..3153600000, got '%s'\n",
+				    optarg);
+				return 2;
+			}
+			break;
+		}
 		default: usage(stderr); return 2;
 		}
+	}
+	if (expires_in > 0 && sign == NULL) {
+		fprintf(stderr, "mediafcgi: --expires goes with --sign\n");
+		return 2;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "mediafcgi: unexpected argument '%s'\n", argv[optind]);
@@ -119,9 +142,14 @@ main(int argc, char **argv)
 		err_init(&e);
 		if (config_path && config_load(cfg, config_path, why, sizeof(why)) < 0) {
 			fprintf(stderr, "mediafcgi: %s\n", why);
-		} else if (cfg->signing_key == NULL) {
+		} else if (cfg->n_signing_keys == 0) {
 			fprintf(stderr, "mediafcgi: --sign: no [security] signing_key in the config\n");
-		} else if (sign_url(cfg->signing_key, sign, url, sizeof(url), &e) < 0) {
+		} else if (expires_in > 0 &&
+		    (unsigned long long)time(NULL) + expires_in > UINT32_MAX) {
+			fprintf(stderr, "mediafcgi: --expires: past 2106\n");
+		} else if (sign_url(cfg->signing_keys[0], sign, expires_in > 0 ?
+		    (uint32_t)(time(NULL) + (time_t)expires_in) : 0, url,
+		    sizeof(url), &e) < 0) {
 			fprintf(stderr, "mediafcgi: --sign: %s\n", e.msg);
 		} else {
 			printf("%s\n", url);

@@ -29,6 +29,7 @@
 #include "params.h"
 #include "path.h"
 #include "router.h"
+#include "sniff.h"
 
 #define ECHO_MAX	40	/* bytes of a client's text quoted back */
 #define READ_CHUNK	(256 * 1024)	/* bytes read from the pipe at once */
@@ -60,6 +61,7 @@ prog_free(struct program *p)
 		free(p->params[i].name);
 		free(p->params[i].choices);
 		free(p->params[i].def);
+		free(p->params[i].charset);
 	}
 	free(p->content_type);
 	memset(p, 0, sizeof(*p));
@@ -427,28 +429,99 @@ check_value(const struct prog_param *d, char *v, char *why, size_t len)
 			return -1;
 		}
 		/* One argv element, but not one the program reads as an
-		 * option, and nothing that could split a log line. */
-		if (v[0] == '-') {
-			snprintf(why, len, "must not start with '-'");
+		 * option (nor, for text, a file to read), and nothing that
+		 * could split a log line. */
+		if (strchr(d->lead, v[0]) != NULL) {
+			snprintf(why, len, "must not start with '%c'", v[0]);
 			return -1;
 		}
-		for (const char *s = v; *s; s++)
-			if ((unsigned char)*s < 0x20 || *s == 0x7f) {
+		for (const unsigned char *s = (const unsigned char *)v; *s; s++) {
+			if (d->chars[*s / 8] & (1u << (*s % 8)))
+				continue;
+			if (d->charset == NULL)
 				snprintf(why, len, "control characters are not allowed");
-				return -1;
-			}
+			else if (*s >= 0x20 && *s < 0x7f)
+				snprintf(why, len, "'%c' is not in charset=%s", *s,
+				    d->charset);
+			else
+				snprintf(why, len, "byte 0x%02x is not in charset=%s",
+				    *s, d->charset);
+			return -1;
+		}
 		return 0;
 	}
 	return -1;
 }
 
-/* param.NAME = int MIN MAX [DEFAULT] | enum A|B [DEFAULT] | string MAX [DEFAULT] */
+/*
+ * charset=CLASS of a string parameter: alnum, word, text, any, or [SET] of
+ * printable ASCII characters and ranges (a-z). Sets d->chars and d->lead;
+ * 0, or -1 with the reason in why.
+ */
+static int
+set_charset(struct prog_param *d, const char *cls, char *why, size_t len)
+{
+	static const struct {
+		const char *name, *set, *lead;
+	} classes[] = {
+		{ "alnum", "[A-Za-z0-9]", "-" },
+		{ "word", "[A-Za-z0-9_-]", "-" },
+		/* Printable ASCII; no leading @ (a file to read for gm's
+		 * -draw @F, curl's -d @F) or + (an option to gm). */
+		{ "text", "[ -~]", "-@+" },
+	};
+	const char *set = cls;
+	size_t n;
+
+	memset(d->chars, 0, sizeof(d->chars));
+	d->lead = "-";
+	if (strcmp(cls, "any") == 0) {
+		/* The default: every byte but control characters. */
+		for (unsigned b = 0x20; b < 0x100; b++)
+			if (b != 0x7f)
+				d->chars[b / 8] |= (unsigned char)(1u << (b % 8));
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(classes) / sizeof(*classes); i++)
+		if (strcmp(cls, classes[i].name) == 0) {
+			set = classes[i].set;
+			d->lead = classes[i].lead;
+		}
+	n = strlen(set);
+	if (n < 3 || set[0] != '[' || set[n - 1] != ']')
+		goto bad;
+	for (size_t i = 1; i < n - 1; ) {
+		unsigned char lo = (unsigned char)set[i], hi = lo;
+
+		if (i + 2 < n - 1 && set[i + 1] == '-') {
+			hi = (unsigned char)set[i + 2];
+			i += 3;
+		} else {
+			i++;
+		}
+		if (lo < 0x20 || hi > 0x7e || lo > hi)
+			goto bad;
+		for (unsigned b = lo; b <= hi; b++)
+			d->chars[b / 8] |= (unsigned char)(1u << (b % 8));
+	}
+	return 0;
+bad:
+	snprintf(why, len, "charset: expected alnum, word, text, any or [SET] "
+	    "of printable ASCII characters and ranges (like [A-Za-z0-9 ,.]), "
+	    "got '%.40s'", cls);
+	return -1;
+}
+
+/* param.NAME = int MIN MAX [DEFAULT] | enum A|B [DEFAULT] |
+ * string MAX [DEFAULT] [charset=CLASS] */
 static int
 set_param(struct program *p, const char *name, const char *v, char *why,
     size_t len)
 {
 	struct prog_param d = { 0 };
-	char w[5][256], reason[128], *def = NULL;
+	char w[5][256], reason[200], head[1024], *def = NULL;
+	const char *cs = NULL;
+	size_t hl;
 	int nw;
 
 	if (!is_name(name, "_") || strcmp(name, "file") == 0) {
@@ -466,8 +539,20 @@ set_param(struct program *p, const char *name, const char *v, char *why,
 		    PROG_MAX_PARAMS);
 		return -1;
 	}
-	nw = sscanf(v, "%255s %255s %255s %255s %255s", w[0], w[1], w[2], w[3],
-	    w[4]);
+	/* charset=CLASS ends a string's line: a SET may hold spaces. */
+	for (const char *f = strstr(v, "charset="); f != NULL;
+	    f = strstr(f + 1, "charset="))
+		if (f > v && (f[-1] == ' ' || f[-1] == '\t')) {
+			cs = f + 8;
+			break;
+		}
+	hl = cs != NULL ? (size_t)(cs - 8 - v) : strlen(v);
+	if (hl >= sizeof(head))
+		goto syntax;
+	memcpy(head, v, hl);
+	head[hl] = '\0';
+	nw = sscanf(head, "%255s %255s %255s %255s %255s", w[0], w[1], w[2],
+	    w[3], w[4]);
 	if (nw >= 3 && nw <= 4 && strcmp(w[0], "int") == 0) {
 		d.type = PROG_INT;
 		if (parse_ll(w[1], strlen(w[1]), &d.min) < 0 ||
@@ -491,14 +576,25 @@ set_param(struct program *p, const char *name, const char *v, char *why,
 			goto syntax;
 		d.min = 1;
 		def = nw == 3 ? w[2] : NULL;
+		if (set_charset(&d, cs ? cs : "any", reason, sizeof(reason)) < 0) {
+			snprintf(why, len, "program %s: param.%s: %s", p->name,
+			    name, reason);
+			goto fail;
+		}
+		if (cs != NULL && (d.charset = strdup(cs)) == NULL)
+			goto oom;
 	} else
 		goto syntax;
+	if (cs != NULL && d.type != PROG_STRING) {
+		snprintf(why, len, "program %s: param.%s: charset= is for string "
+		    "parameters", p->name, name);
+		goto fail;
+	}
 	if (def != NULL) {
 		if (check_value(&d, def, reason, sizeof(reason)) < 0) {
 			snprintf(why, len, "program %s: param.%s: default '%.40s' %s",
 			    p->name, name, def, reason);
-			free(d.choices);
-			return -1;
+			goto fail;
 		}
 		if ((d.def = strdup(def)) == NULL)
 			goto oom;
@@ -508,15 +604,83 @@ set_param(struct program *p, const char *name, const char *v, char *why,
 	p->params[p->n_params++] = d;
 	return 0;
 syntax:
-	free(d.choices);
 	snprintf(why, len, "program %s: param.%s: expected 'int MIN MAX [DEFAULT]', "
-	    "'enum A|B|C [DEFAULT]' or 'string MAXLEN [DEFAULT]'", p->name, name);
-	return -1;
+	    "'enum A|B|C [DEFAULT]' or 'string MAXLEN [DEFAULT] "
+	    "[charset=CLASS]'", p->name, name);
+	goto fail;
 oom:
+	snprintf(why, len, "out of memory");
+fail:
 	free(d.def);
 	free(d.choices);
-	snprintf(why, len, "out of memory");
+	free(d.charset);
 	return -1;
+}
+
+/* Bits of the types from..to of lib/sniff.h. */
+#define TYPE_BITS(from, to)	((2u << (to)) - (1u << (from)))
+#define ACCEPT_IMAGE	TYPE_BITS(MT_JPEG, MT_JXL)
+#define ACCEPT_VIDEO	TYPE_BITS(MT_MP4, MT_MPEGTS)
+#define ACCEPT_MEDIA	(ACCEPT_IMAGE | ACCEPT_VIDEO)
+
+/* "jpeg, png, ..." for the types of bits. */
+static void
+accept_list(unsigned bits, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (int t = MT_UNKNOWN + 1; t < MT_ALL && o < len; t++)
+		if (bits & (1u << t))
+			o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? ", " : "",
+			    sniff_name((enum media_type)t));
+}
+
+/* accept = any | TYPE[,TYPE...]: a name of lib/sniff.h, image, video or
+ * media. */
+static int
+set_accept(struct program *p, const char *v, char *why, size_t len)
+{
+	unsigned bits = 0;
+	bool any = false;
+	char known[200];
+
+	for (const char *s = v; *s; ) {
+		size_t n;
+		enum media_type t;
+
+		s += strspn(s, ", \t");
+		if ((n = strcspn(s, ", \t")) == 0)
+			break;
+		if (n == 3 && strncasecmp(s, "any", 3) == 0)
+			any = true;
+		else if (n == 5 && strncasecmp(s, "image", 5) == 0)
+			bits |= ACCEPT_IMAGE;
+		else if (n == 5 && strncasecmp(s, "video", 5) == 0)
+			bits |= ACCEPT_VIDEO;
+		else if (n == 5 && strncasecmp(s, "media", 5) == 0)
+			bits |= ACCEPT_MEDIA;
+		else if ((t = sniff_type_named(s, n)) != MT_UNKNOWN)
+			bits |= 1u << t;
+		else {
+			accept_list(TYPE_BITS(MT_UNKNOWN + 1, MT_ALL - 1), known,
+			    sizeof(known));
+			snprintf(why, len, "program %s: accept: unknown type "
+			    "'%.*s' (known: %s; image, video, media; or any)",
+			    p->name, (int)(n > 20 ? 20 : n), s, known);
+			return -1;
+		}
+		s += n;
+	}
+	if (any == (bits != 0)) {
+		snprintf(why, len, "program %s: accept: expected types (like "
+		    "jpeg,png or video) or any alone", p->name);
+		return -1;
+	}
+	p->accept = bits;
+	p->accept_any = any;
+	p->accept_given = true;
+	return 0;
 }
 
 int
@@ -536,6 +700,8 @@ program_config_set(struct config *c, const char *name, const char *key,
 		return set_env(p, key + 4, v, why, len);
 	if (strncmp(key, "param.", 6) == 0)
 		return set_param(p, key + 6, v, why, len);
+	if (strcmp(key, "accept") == 0)
+		return set_accept(p, v, why, len);
 	if (strcmp(key, "content_type") == 0) {
 		if (strchr(v, '/') == NULL || strpbrk(v, "\r\n") != NULL ||
 		    strlen(v) > 200) {
@@ -699,6 +865,15 @@ validate_one(struct program *p, unsigned request_timeout, char *why,
 		    "or stdin = file", p->name);
 		return -1;
 	}
+	/* accept says which files the program may read: without a file it
+	 * would say nothing, and is surely a mistake. */
+	if (p->accept_given && !p->uses_file) {
+		snprintf(why, len, "program %s: accept needs {file} in argv or "
+		    "stdin = file", p->name);
+		return -1;
+	}
+	if (!p->accept_given)
+		p->accept = ACCEPT_MEDIA;
 	/* The worker's own alarm (request_timeout) must never be what stops
 	 * a program: that would answer 504 and leave the child to PDEATHSIG. */
 	if (p->timeout == 0) {
@@ -753,38 +928,22 @@ has_ext(const struct program *p, const char *name, size_t n)
 }
 
 const struct program *
-program_match(const struct config *c, const char *uri)
+program_match(const struct config *c, const char *path)
 {
-	char full[PATH_MAX_URI + 1];
 	const char *mount = c->mount ? c->mount : "";
-	size_t raw = strcspn(uri, "?#"), ml = strlen(mount);
-	struct err e;
-	bool decoded;
+	size_t ml = strlen(mount), n = strlen(path);
 
-	if (c->n_programs == 0)
-		return NULL;
-	err_init(&e);
-	/* The normalised path, without its leading slash ("convert/a.jpg"). */
-	decoded = path_from_uri(uri, NULL, full, sizeof(full), &e) == 0;
 	for (unsigned i = 0; i < c->n_programs; i++) {
 		const struct program *p = &c->programs[i];
 
 		if (p->match == PROG_MATCH_PREFIX) {
-			size_t n = strlen(p->prefix);
+			size_t pl = strlen(p->prefix);
 
-			if (decoded ? strncmp(full, p->prefix + 1, n - 1) == 0 &&
-			    (full[n - 1] == '\0' || full[n - 1] == '/') :
-			    strncmp(uri, p->prefix, n) == 0 &&
-			    (n == raw || uri[n] == '/'))
+			if (strncmp(path, p->prefix, pl) == 0 &&
+			    (path[pl] == '\0' || path[pl] == '/'))
 				return p;
-		} else if (decoded) {
-			size_t fl = strlen(full);
-
-			if ((ml == 0 || (strncmp(full, mount + 1, ml - 1) == 0 &&
-			    full[ml - 1] == '/')) && has_ext(p, full, fl))
-				return p;
-		} else if (strncmp(uri, mount, ml) == 0 && uri[ml] == '/' &&
-		    has_ext(p, uri, raw)) {
+		} else if ((ml == 0 || (strncmp(path, mount, ml) == 0 &&
+		    path[ml] == '/')) && has_ext(p, path, n)) {
 			return p;
 		}
 	}
@@ -1401,6 +1560,38 @@ out:
 
 /* ------------------------------------------------------------------ route */
 
+/*
+ * Whether the file on fd may reach p: its first bytes, by the media
+ * sniffer, are of a type in p's accept list. 0, or ERR_UNSUPPORTED naming
+ * the program and what it accepts (ERR_UNDECODABLE for an empty file, as
+ * for media).
+ */
+static int
+check_accept(const struct program *p, int fd, struct err *e)
+{
+	unsigned char head[SNIFF_BYTES];
+	char list[200];
+	enum media_type t;
+	ssize_t n;
+
+	if (p->accept_any)
+		return 0;
+	n = pread(fd, head, sizeof(head), 0);
+	if (n < 0)
+		return err_set(e, ERR_INTERNAL, "reading the file: %s",
+		    strerror(errno));
+	if (n == 0)
+		return err_set(e, ERR_UNDECODABLE, "empty file");
+	t = sniff_type_program(head, (size_t)n);
+	if (p->accept & (1u << t))
+		return 0;
+	accept_list(p->accept, list, sizeof(list));
+	return err_set(e, ERR_UNSUPPORTED, "format not allowed: program %s "
+	    "accepts %s; this file is %s", p->name, list,
+	    t == MT_UNKNOWN ? "none of the types the server recognises" :
+	    sniff_name(t));
+}
+
 int
 program_route(const struct server *srv, const struct request *req,
     struct response *r, struct err *e)
@@ -1409,27 +1600,16 @@ program_route(const struct server *srv, const struct request *req,
 	const struct program *p;
 	const char *values[PROG_MAX_PARAMS], *q;
 	char vbuf[PARAMS_MAX_QUERY + 16], rel[PATH_MAX_URI + 1];
-	char signed_q[PARAMS_MAX_QUERY + 2];
 	char **argv = NULL;
 	struct stat st;
 	int fd = -1, rc;
 
-	if ((p = program_match(cfg, req->uri)) == NULL)
+	/* Chosen and gated by the router; req->query is without sig and
+	 * expires (gate.h). */
+	if ((p = program_match(cfg, req->path)) == NULL)
 		return 0;
-	q = strchr(req->uri, '?');
-	if (cfg->presets_only) {
-		rc = err_set(e, ERR_FORBIDDEN,
-		    "preset: this server answers only preset= requests");
-		goto out;
-	}
-	/* Signed as sent: a program's parameters have no canonical form. */
-	if (cfg->signing_key != NULL) {
-		if ((rc = sign_check_raw(cfg->signing_key, req->uri, signed_q,
-		    sizeof(signed_q), e)) < 0)
-			goto out;
-	}
-	if ((rc = program_params(p, cfg->signing_key != NULL ? signed_q :
-	    q ? q + 1 : NULL, values, vbuf, sizeof(vbuf), e)) < 0)
+	q = req->query;
+	if ((rc = program_params(p, q, values, vbuf, sizeof(vbuf), e)) < 0)
 		goto out;
 	if (p->uses_file) {
 		/* The same resolution as a media request: decoded once, no
@@ -1445,6 +1625,10 @@ program_route(const struct server *srv, const struct request *req,
 			    cfg->max_file_size);
 			goto out;
 		}
+		/* Before anything starts: a playlist, an SVG or any text
+		 * named .mp4 or .jpg never reaches the program. */
+		if ((rc = check_accept(p, fd, e)) < 0)
+			goto out;
 	}
 	if ((rc = program_argv(p, values, p->uses_file ? PROG_FILE_ARG : NULL,
 	    &argv, e)) < 0)

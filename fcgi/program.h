@@ -3,13 +3,16 @@
  * gm, a proprietary tool) run with a fixed argv, its stdout streamed into
  * the response as it is produced. Never a shell: the argv template is split
  * on spaces when the config is read and every placeholder fills part of
- * exactly one argv element, whatever the client sends. The child gets
- * /dev/null (or the requested file) as stdin, the response pipe as stdout,
- * a pipe the worker drains into its error log as stderr, the requested
- * file as fd 3 (named to it as /proc/self/fd/3) and no other descriptor,
- * an environment of exactly the declared env.NAME lines, its own process
- * group, SIGKILL if the worker dies, no new privileges, no core file, and
- * / as its working directory.
+ * exactly one argv element, whatever the client sends. A requested file
+ * reaches a program only if its first bytes are of a type in the program's
+ * accept list (by default the media allow-list of lib/sniff.h), so a
+ * playlist, an SVG or any text named like a video or an image never does.
+ * The child gets /dev/null (or the requested file) as stdin, the response
+ * pipe as stdout, a pipe the worker drains into its error log as stderr,
+ * the requested file as fd 3 (named to it as /proc/self/fd/3) and no other
+ * descriptor, an environment of exactly the declared env.NAME lines, its
+ * own process group, SIGKILL if the worker dies, no new privileges, no
+ * core file, and / as its working directory.
  *
  * Failure (exit status not 0, a signal, the timeout, no output, more than
  * max_output) before the response is committed is a clean 502; after it,
@@ -53,13 +56,20 @@ enum prog_match { PROG_MATCH_PREFIX = 0, PROG_MATCH_EXT };
 enum prog_type { PROG_INT = 0, PROG_ENUM, PROG_STRING };
 
 /* param.NAME = int MIN MAX [DEFAULT] | enum A|B|C [DEFAULT] |
- * string MAXLEN [DEFAULT]; no default: the parameter is required. */
+ * string MAXLEN [DEFAULT] [charset=CLASS]; no default: the parameter is
+ * required. */
 struct prog_param {
 	char *name;
 	enum prog_type type;
 	long long min, max;	/* int: the bounds; string: 1..max bytes */
 	char *choices;		/* enum: "a|b|c" */
 	char *def;		/* the default as text; NULL = required */
+	/* string: the bytes a value may hold (bit b of chars[b / 8]) and
+	 * those it may not start with; charset is CLASS as written, NULL
+	 * for the default (any byte but control characters, no leading -). */
+	char *charset;
+	unsigned char chars[32];
+	const char *lead;	/* static: "-" or "-@+" */
 };
 
 struct program {
@@ -81,6 +91,11 @@ struct program {
 	unsigned hold_ms;	/* see above; 0 = commit with the first byte */
 	bool stdin_file;	/* stdin = file: the file on fd 0 too */
 	bool uses_file;		/* {file} or stdin = file: set by validate */
+	/* accept = TYPE,...: bit t for each sniffed type (lib/sniff.h) the
+	 * file may be; unset, validate makes it every media type (what the
+	 * media routes read). accept = any: no check at all. */
+	unsigned accept;
+	bool accept_given, accept_any;
 };
 
 /*
@@ -95,7 +110,8 @@ int program_config_set(struct config *c, const char *name, const char *key,
 /*
  * Checks every program once the whole config is read: match and argv given,
  * each placeholder declared and each parameter used, defaults within their
- * bounds, timeout below [server] request_timeout (an unset timeout becomes
+ * bounds, accept only with a file ({file} or stdin = file; unset, the media
+ * types), timeout below [server] request_timeout (an unset timeout becomes
  * PROG_DEFAULT_TIMEOUT, or request_timeout - 1 if that is lower). 0, or -1
  * with "program NAME: reason" in why.
  */
@@ -104,13 +120,13 @@ int program_config_validate(struct config *c, char *why, size_t len);
 void program_config_free(struct config *c);	/* c->programs may be NULL */
 
 /*
- * The program whose match takes uri (REQUEST_URI, raw), first in config
- * order, or NULL. A prefix matches the decoded, normalised path at a
- * segment boundary; ext matches the end of the path under [media] mount,
- * in any case. A path that cannot be decoded is compared raw, so that the
- * program answers it (with the same 400/403 the media API would give).
+ * The program whose match takes path (the request's decoded, normalised
+ * path, path_decode(): "/convert/a.jpg"), first in config order, or NULL.
+ * A prefix matches at a segment boundary; ext matches the end of a path
+ * under [media] mount, in any case. Never given the raw URI: a path that
+ * does not decode, or holds a dot segment, is refused before routing.
  */
-const struct program *program_match(const struct config *c, const char *uri);
+const struct program *program_match(const struct config *c, const char *path);
 
 /*
  * The values of p's parameters from query (after '?', may be NULL): each
@@ -152,9 +168,11 @@ int program_run(const struct program *p, char *const argv[], int filefd,
     int conn_fd, struct response *r, struct err *e);
 
 /*
- * The router's entry: if a program matches req, answers it (parameters,
- * file, run) and returns 1, or the error (for response_fail()); 0 if no
- * program matches.
+ * The router's entry, once it has chosen this route (program_match() on
+ * req->path) and gated it: answers it (parameters from req->query, file,
+ * run) and returns 1, or the error (for response_fail()); 0 if no program
+ * matches. A file whose first bytes are not of a type in the program's
+ * accept list is ERR_UNSUPPORTED before anything starts.
  */
 int program_route(const struct server *srv, const struct request *req,
     struct response *r, struct err *e);

@@ -1,5 +1,5 @@
 /*
- * router - method, query, path, sniff, media job.
+ * router - method, decoded path, route, query, gate, then the handler.
  */
 #include "router.h"
 
@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "gate.h"
 #include "img.h"
 #include "params.h"
 #include "path.h"
@@ -28,8 +29,12 @@ route_validators(const struct request *req, const struct stat *st,
     const struct params *p, enum media_type out, struct response *r)
 {
 	char variant[1024], etag[CACHE_ETAG_LEN], date[64];
-	int n = params_canonical(p, variant, sizeof(variant) - 16);
+	struct params v = *p;
+	int n;
 
+	/* The same answer whatever URL expiry it was asked with. */
+	v.given &= ~P_EXPIRES;
+	n = params_canonical(&v, variant, sizeof(variant) - 16);
 	if (n < 0)
 		n = 0;
 	/* The output type too: format=auto will make it depend on Accept. */
@@ -77,22 +82,35 @@ route_image(const struct config *cfg, const struct request *req, int fd,
 	return img_thumb(&job, &r->body, e);
 }
 
-/* For format=vtt: the sprite the cues point into, the same request
- * without format=vtt. */
+/*
+ * For format=vtt: the sprite the cues point into, the same request without
+ * format=vtt (and without the preset, whose parameters are all written out:
+ * a preset holding format=vtt would bring it back). With signing keys it is
+ * signed with the first, and keeps the request's expires, so a cue is
+ * fetched as written for as long as the VTT itself would be.
+ */
 static void
-sprite_url(const struct request *req, const struct params *p, char *buf,
-    size_t len)
+sprite_url(const struct config *cfg, const struct request *req,
+    const struct params *p, char *buf, size_t len)
 {
 	struct params sp = *p;
-	size_t n = strcspn(req->uri, "?#");
-	int q;
+	size_t n = strcspn(req->uri, "?#"), pl = n < len / 2 ? n : len / 2;
+	char hex[65];
 
-	sp.given &= ~P_FORMAT;
+	sp.given &= ~(P_FORMAT | P_PRESET | P_SIG);
 	sp.format = OUT_SOURCE;
-	snprintf(buf, len, "%.*s?", (int)(n < len / 2 ? n : len / 2), req->uri);
+	snprintf(buf, len, "%.*s?", (int)pl, req->uri);
 	n = strlen(buf);
-	if ((q = params_canonical(&sp, buf + n, len - n)) < 0)
+	if (params_canonical(&sp, buf + n, len - n) < 0) {
 		buf[n] = '\0';
+		return;
+	}
+	if (cfg->n_signing_keys > 0 && pl == strcspn(req->uri, "?#") &&
+	    sign_compute(cfg->signing_keys[0], req->uri, pl, &sp, hex) == 0) {
+		n = strlen(buf);
+		snprintf(buf + n, len - n, "%ssig=%s",
+		    buf[n - 1] == '?' ? "" : "&", hex);
+	}
 }
 
 struct vid_limits
@@ -131,7 +149,7 @@ route_video(const struct server *srv, const struct request *req, int fd,
 
 	if (PARAMS_IS_STREAM(p->format))
 		return stream_file(srv, req, fd, st->st_size, type, p, r, e);
-	sprite_url(req, p, url, sizeof(url));
+	sprite_url(cfg, req, p, url, sizeof(url));
 	if (cfg->cache_control != NULL)
 		(void)response_header(r, "Cache-Control", "%s", cfg->cache_control);
 	if (route_validators(req, st, p, MT_COUNT + (int)p->format, r)) {
@@ -177,35 +195,24 @@ accepts_webp(const char *accept)
 }
 
 /*
- * The parameters of the request: a preset's first, the query's over them;
+ * The parameters a media or live route works with, from the query as
+ * parsed (and gated) in p: a preset's first, the query's over them;
  * format=auto resolved against Accept (the answer then varies by it).
  */
 static int
 route_params(const struct config *cfg, const struct request *req,
-    const char *query, struct params *p, struct response *r, struct err *e)
+    struct params *p, struct response *r, struct err *e)
 {
 	const char *pq;
 	int rc;
 
-	params_init(p);
-	if ((rc = params_parse(query, p, e)) < 0)
-		return rc;
-	/* What the client asked, as signed: before any preset is applied. */
-	if (cfg->signing_key != NULL &&
-	    (rc = sign_check(cfg->signing_key, req->uri,
-	    strcspn(req->uri, "?#"), p, e)) < 0)
-		return rc;
-	if (cfg->presets_only &&
-	    (!(p->given & P_PRESET) || (p->given & ~(P_PRESET | P_SIG))))
-		return err_set(e, ERR_FORBIDDEN,
-		    "preset: this server answers only preset= requests");
 	if (p->given & P_PRESET) {
 		if ((pq = config_preset(cfg, p->preset)) == NULL)
 			return err_set(e, ERR_BAD_PARAM,
 			    "preset: no preset called '%s'", p->preset);
 		params_init(p);
 		if ((rc = params_parse(pq, p, e)) < 0 ||
-		    (rc = params_parse_over(query, p, e)) < 0)
+		    (rc = params_parse_over(req->query, p, e)) < 0)
 			return rc;
 	}
 	if (p->format == OUT_AUTO) {
@@ -223,21 +230,19 @@ route_endpoint(const struct server *srv, const struct request *req,
     struct response *r, struct err *e)
 {
 	const struct config *cfg = srv->cfg;
-	size_t n = strcspn(req->uri, "?#");
-	const char *q = req->uri[n] == '?' ? req->uri + n + 1 : "";
+	const char *q = req->query ? req->query : "";
 	bool prom;
 	struct membuf m;
 	int rc;
 
-	if (cfg->health_path && strlen(cfg->health_path) == n &&
-	    strncmp(req->uri, cfg->health_path, n) == 0) {
+	if (cfg->health_path && strcmp(req->path, cfg->health_path) == 0) {
 		(void)response_header(r, "Content-Type", "application/json");
 		(void)response_header(r, "Cache-Control", "no-store");
 		return sink_write(&r->body, "{\"status\": \"ok\"}\n", 17) < 0 ?
 		    err_set(e, ERR_INTERNAL, "client went away") : 1;
 	}
-	if (cfg->status_path == NULL || strlen(cfg->status_path) != n ||
-	    strncmp(req->uri, cfg->status_path, n) != 0 || srv->sb == NULL)
+	if (cfg->status_path == NULL || strcmp(req->path, cfg->status_path) != 0 ||
+	    srv->sb == NULL)
 		return 0;
 	if (!status_allowed(cfg->status_allow, req->remote_addr))
 		return err_set(e, ERR_FORBIDDEN, "status: client not allowed");
@@ -259,18 +264,37 @@ route_endpoint(const struct server *srv, const struct request *req,
 	return rc;
 }
 
+/* Which route the decoded path takes (after status and health). */
+static enum gate_route
+route_kind(const struct config *cfg, const char *path)
+{
+	size_t lp = strlen(cfg->live_path);
+
+	while (lp > 0 && cfg->live_path[lp - 1] == '/')
+		lp--;
+	if (cfg->n_sources > 0 && strncmp(path, cfg->live_path, lp) == 0 &&
+	    path[lp] == '/' && path[lp + 1] != '\0')
+		return GATE_LIVE;
+	if (program_match(cfg, path) != NULL)
+		return GATE_PROGRAM;
+	return GATE_MEDIA;
+}
+
 void
-router_handle(const struct server *srv, const struct request *req,
+router_handle(const struct server *srv, const struct request *in,
     struct response *r, struct err *e)
 {
 	const struct config *cfg = srv->cfg;
 	int rootfd = srv->rootfd;
-	char rel[PATH_MAX_URI + 1];
+	char path[PATH_MAX_URI + 2], rel[PATH_MAX_URI + 1];
+	char prog_q[PARAMS_MAX_QUERY + 1];
 	unsigned char head[SNIFF_BYTES];
+	struct request rq = *in, *req = &rq;
 	struct params p;
 	struct stat st;
-	const char *query;
+	enum gate_route route;
 	enum media_type type;
+	const char *q;
 	ssize_t n;
 	int fd = -1, rc;
 
@@ -279,18 +303,40 @@ router_handle(const struct server *srv, const struct request *req,
 		rc = err_set(e, ERR_METHOD, "method not allowed: use GET or HEAD");
 		goto out;
 	}
+	/* The path every route sees, decoded once; a dot segment is refused
+	 * here, before a route is chosen. */
+	if ((rc = path_decode(req->uri, path, sizeof(path), e)) < 0)
+		goto out;
+	q = strchr(req->uri, '?');
+	req->path = path;
+	req->query = q ? q + 1 : NULL;
+	req->params = NULL;
+	/* Status and health are not gated, by design. */
 	if ((rc = route_endpoint(srv, req, r, e)) != 0)
 		goto out;
-	if ((rc = stream_live(srv, req, r, e)) != 0)
+	route = route_kind(cfg, path);
+	params_init(&p);
+	if (route == GATE_PROGRAM)
+		rc = gate_program_query(req->query, prog_q, sizeof(prog_q), &p, e);
+	else
+		rc = params_parse(req->query, &p, e);
+	if (rc < 0 || (rc = gate_check(cfg, req, route, &p, e)) < 0)
 		goto out;
-	/* [program NAME] routes take their own parameters and file. */
-	if ((rc = program_route(srv, req, r, e)) != 0)
+	if (route == GATE_PROGRAM) {
+		/* [program NAME] routes take their own parameters and file. */
+		req->query = prog_q;
+		if ((rc = program_route(srv, req, r, e)) == 0)
+			rc = err_set(e, ERR_INTERNAL, "program route lost");
 		goto out;
-	query = strchr(req->uri, '?');
-	if ((rc = route_params(cfg, req, query ? query + 1 : NULL, &p, r,
-	    e)) < 0)
+	}
+	if ((rc = route_params(cfg, req, &p, r, e)) < 0)
 		goto out;
-	if ((rc = path_from_uri(req->uri, cfg->mount, rel, sizeof(rel), e)) < 0)
+	req->params = &p;
+	if (route == GATE_LIVE) {
+		rc = stream_live(srv, req, r, e);
+		goto out;
+	}
+	if ((rc = path_relative(path, cfg->mount, rel, sizeof(rel), e)) < 0)
 		goto out;
 	if ((rc = fd = path_open(rootfd, rel, &st, e)) < 0)
 		goto out;

@@ -1,8 +1,12 @@
 /*
- * router - one request to one handler: checks the method, parses the query,
- * resolves the path, sniffs the file and runs the media job, writing the
- * answer (or the error) into the response. Knows nothing of the FastCGI
- * library: the worker hands it the request's CGI parameters and a response.
+ * router - one request to one handler: checks the method, decodes the path
+ * once (dot segments refused before anything is routed), chooses the route
+ * on the decoded path (status or health, a live source, a [program], media),
+ * parses the query, passes every route but status and health through the
+ * one gate (gate.h: signature, expires, presets_only), then runs the
+ * handler, writing the answer (or the error) into the response. Knows
+ * nothing of the FastCGI library: the worker hands it the request's CGI
+ * parameters and a response.
  */
 #ifndef MF_ROUTER_H
 #define MF_ROUTER_H
@@ -10,6 +14,7 @@
 #include "config.h"
 #include "err.h"
 #include "http.h"
+#include "params.h"
 #include "scoreboard.h"
 #include "vid.h"
 
@@ -38,6 +43,15 @@ struct request {
 	const char *remote_addr;	/* REMOTE_ADDR or NULL */
 	int conn_fd;		/* the web server's connection, watched for a
 				 * hang-up by long runs; <= 0: unknown */
+	/*
+	 * Set by router_handle() before a route runs (the worker leaves them
+	 * NULL); handlers read these, never uri's path or query again.
+	 */
+	const char *path;	/* decoded, normalised, no dot segment: "/a/b" */
+	const char *query;	/* the route's query: as sent (after '?'), or a
+				 * program's without sig and expires; NULL: none */
+	const struct params *params;	/* media and live: parsed, gated,
+				 * the preset applied; NULL for programs */
 };
 
 /*

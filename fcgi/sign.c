@@ -1,3 +1,6 @@
+/*
+ * sign - signed URLs (see sign.h).
+ */
 #include "sign.h"
 
 #include <stdio.h>
@@ -6,6 +9,9 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+
+#define SIGN_PATH_MAX	4096
+#define SIGN_MSG_MAX	(SIGN_PATH_MAX + PARAMS_MAX_QUERY + 2)
 
 /* hex HMAC-SHA256 of msg[0..n) under key into hex[65]. */
 static int
@@ -26,74 +32,60 @@ hmac_hex(const char *key, const char *msg, size_t n, char hex[65])
 	return 0;
 }
 
+/* The message "PATH?QUERY" into msg (SIGN_MSG_MAX bytes): its length, or
+ * -1 if it does not fit. */
+static int
+message(char msg[SIGN_MSG_MAX], const char *path, size_t path_len,
+    const char *query)
+{
+	size_t ql = strlen(query);
+
+	if (path_len > SIGN_PATH_MAX || path_len + 1 + ql >= SIGN_MSG_MAX)
+		return -1;
+	memcpy(msg, path, path_len);
+	msg[path_len] = '?';
+	memcpy(msg + path_len + 1, query, ql + 1);
+	return (int)(path_len + 1 + ql);
+}
+
 int
 sign_compute(const char *key, const char *path, size_t path_len,
     const struct params *p, char hex[65])
 {
-	char msg[4096 + PARAMS_MAX_QUERY + 2];
+	char msg[SIGN_MSG_MAX], canon[PARAMS_MAX_QUERY + 1];
 	struct params q = *p;
 	int n;
 
 	q.given &= ~P_SIG;
-	if (path_len > 4096)
+	if (params_canonical(&q, canon, sizeof(canon)) < 0 ||
+	    (n = message(msg, path, path_len, canon)) < 0)
 		return -1;
-	memcpy(msg, path, path_len);
-	msg[path_len] = '?';
-	n = params_canonical(&q, msg + path_len + 1, sizeof(msg) - path_len - 1);
-	if (n < 0)
-		return -1;
-	return hmac_hex(key, msg, path_len + 1 + (size_t)n, hex);
+	return hmac_hex(key, msg, (size_t)n, hex);
 }
 
 int
-sign_check(const char *key, const char *path, size_t path_len,
-    const struct params *p, struct err *e)
+sign_strip(const char *query, char *out, size_t len)
 {
-	char want[65];
-
-	if (!(p->given & P_SIG))
-		return err_set(e, ERR_FORBIDDEN, "sig: this server needs signed URLs");
-	if (sign_compute(key, path, path_len, p, want) < 0)
-		return err_set(e, ERR_FORBIDDEN, "sig: the URL cannot be signed");
-	if (CRYPTO_memcmp(want, p->sig, 64) == 0)
-		return 0;
-	/* Also accepted: the query exactly as sent, without its sig pair
-	 * (what an application signs without knowing the canonical order). */
-	if (path[path_len] == '?') {
-		char raw[PARAMS_MAX_QUERY + 1];
-
-		if (sign_check_raw(key, path, raw, sizeof(raw), e) == 0)
-			return 0;
-		err_init(e);
-	}
-	return err_set(e, ERR_FORBIDDEN, "sig: does not match the URL");
-}
-
-/* uri's query without its "sig=" pair into q; the sig value into sig. */
-static int
-split_sig(const char *uri, char *q, size_t len, char sig[65])
-{
-	const char *p = strchr(uri, '?');
+	const char *p = query;
 	size_t o = 0;
 
-	sig[0] = '\0';
-	q[0] = '\0';
+	if (len == 0)
+		return -1;
+	out[0] = '\0';
 	if (p == NULL)
 		return 0;
-	for (p++; *p && *p != '#';) {
+	while (*p && *p != '#') {
 		size_t n = strcspn(p, "&#");
 
-		if (n == 68 && strncmp(p, "sig=", 4) == 0) {
-			memcpy(sig, p + 4, 64);
-			sig[64] = '\0';
-		} else if (n > 0) {
+		if (n > 0 && !(n >= 3 && strncmp(p, "sig", 3) == 0 &&
+		    (n == 3 || p[3] == '='))) {
 			if (o + n + 2 > len)
 				return -1;
 			if (o > 0)
-				q[o++] = '&';
-			memcpy(q + o, p, n);
+				out[o++] = '&';
+			memcpy(out + o, p, n);
 			o += n;
-			q[o] = '\0';
+			out[o] = '\0';
 		}
 		p += n;
 		if (*p == '&')
@@ -103,36 +95,33 @@ split_sig(const char *uri, char *q, size_t len, char sig[65])
 }
 
 int
-sign_check_raw(const char *key, const char *uri, char *out, size_t len,
-    struct err *e)
+sign_verify(char *const keys[], unsigned n, const char *path,
+    size_t path_len, const struct params *p, const char *raw,
+    const char *sig, struct err *e)
 {
-	size_t pl = strcspn(uri, "?#");
-	char msg[4096 + PARAMS_MAX_QUERY + 2], sig[65], want[65];
+	char msg[SIGN_MSG_MAX], want[65];
+	int ml = raw != NULL ? message(msg, path, path_len, raw) : -1;
 
-	if (split_sig(uri, out, len, sig) < 0 || pl > 4096 ||
-	    pl + 1 + strlen(out) >= sizeof(msg))
+	if (ml < 0 && p == NULL)
 		return err_set(e, ERR_FORBIDDEN, "sig: the URL cannot be signed");
-	if (sig[0] == '\0')
-		return err_set(e, ERR_FORBIDDEN, "sig: this server needs signed URLs");
-	for (char *c = sig; *c; c++)
-		if (*c >= 'A' && *c <= 'F')
-			*c = (char)(*c + 32);
-	memcpy(msg, uri, pl);
-	msg[pl] = '?';
-	strcpy(msg + pl + 1, out);
-	if (hmac_hex(key, msg, pl + 1 + strlen(out), want) < 0 ||
-	    CRYPTO_memcmp(want, sig, 64) != 0)
-		return err_set(e, ERR_FORBIDDEN, "sig: does not match the URL");
-	return 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (p != NULL && sign_compute(keys[i], path, path_len, p,
+		    want) == 0 && CRYPTO_memcmp(want, sig, 64) == 0)
+			return 0;
+		if (ml >= 0 && hmac_hex(keys[i], msg, (size_t)ml, want) == 0 &&
+		    CRYPTO_memcmp(want, sig, 64) == 0)
+			return 0;
+	}
+	return err_set(e, ERR_FORBIDDEN, "sig: does not match the URL");
 }
 
 int
-sign_url(const char *key, const char *url, char *out, size_t len,
-    struct err *e)
+sign_url(const char *key, const char *url, uint32_t expires, char *out,
+    size_t len, struct err *e)
 {
 	size_t pl = strcspn(url, "?#");
 	const char *q = url[pl] == '?' ? url + pl + 1 : NULL;
-	char hex[65], canon[PARAMS_MAX_QUERY + 1];
+	char hex[65], query[PARAMS_MAX_QUERY + 1], msg[SIGN_MSG_MAX];
 	struct params p;
 	int n;
 
@@ -140,29 +129,39 @@ sign_url(const char *key, const char *url, char *out, size_t len,
 		return err_set(e, ERR_BAD_PARAM,
 		    "give the URL's path and query: /photos/a.jpg?size=300x200");
 	params_init(&p);
-	if (params_parse(q, &p, e) < 0) {
+	if (params_parse(q, &p, e) == 0) {
+		if (expires != 0 && (p.given & P_EXPIRES))
+			return err_set(e, ERR_BAD_PARAM,
+			    "expires: given in the URL and as --expires");
+		if (expires != 0) {
+			p.given |= P_EXPIRES;
+			p.expires = expires;
+		}
+		p.given &= ~P_SIG;
+		if (params_canonical(&p, query, sizeof(query)) < 0)
+			return err_set(e, ERR_BAD_PARAM, "URL too long to sign");
+	} else {
 		/* Not the media API: a [program] route's own parameters,
-		 * signed as given (sign_check_raw()). */
-		char raw[PARAMS_MAX_QUERY + 1], msg[4096 + PARAMS_MAX_QUERY + 2];
+		 * signed as given. */
+		size_t o;
 
 		err_init(e);
-		if (split_sig(url, raw, sizeof(raw), hex) < 0 || pl > 4096)
+		if (sign_strip(q, query, sizeof(query)) < 0)
 			return err_set(e, ERR_BAD_PARAM, "URL too long to sign");
-		memcpy(msg, url, pl);
-		msg[pl] = '?';
-		strcpy(msg + pl + 1, raw);
-		if (hmac_hex(key, msg, pl + 1 + strlen(raw), hex) < 0 ||
-		    snprintf(out, len, "%.*s?%s%ssig=%s", (int)pl, url, raw,
-		    raw[0] ? "&" : "", hex) >= (int)len)
+		o = strlen(query);
+		if (expires != 0 && (strncmp(query, "expires=", 8) == 0 ||
+		    strstr(query, "&expires=") != NULL))
+			return err_set(e, ERR_BAD_PARAM,
+			    "expires: given in the URL and as --expires");
+		if (expires != 0 && snprintf(query + o, sizeof(query) - o,
+		    "%sexpires=%lu", o ? "&" : "", (unsigned long)expires) >=
+		    (int)(sizeof(query) - o))
 			return err_set(e, ERR_BAD_PARAM, "URL too long to sign");
-		return 0;
 	}
-	p.given &= ~P_SIG;
-	if (sign_compute(key, url, pl, &p, hex) < 0 ||
-	    (n = params_canonical(&p, canon, sizeof(canon))) < 0)
-		return err_set(e, ERR_BAD_PARAM, "URL too long to sign");
-	if (snprintf(out, len, "%.*s?%s%ssig=%s", (int)pl, url, canon,
-	    n > 0 ? "&" : "", hex) >= (int)len)
+	if ((n = message(msg, url, pl, query)) < 0 ||
+	    hmac_hex(key, msg, (size_t)n, hex) < 0 ||
+	    snprintf(out, len, "%.*s?%s%ssig=%s", (int)pl, url, query,
+	    query[0] ? "&" : "", hex) >= (int)len)
 		return err_set(e, ERR_BAD_PARAM, "URL too long to sign");
 	return 0;
 }

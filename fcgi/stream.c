@@ -271,29 +271,29 @@ stream_live(const struct server *srv, const struct request *req,
     struct response *r, struct err *e)
 {
 	const struct config *cfg = srv->cfg;
-	size_t lp = strlen(cfg->live_path), n = strcspn(req->uri, "?#");
-	const char *q = req->uri[n] == '?' ? req->uri + n + 1 : NULL;
+	const struct params *p = req->params;
+	size_t lp = strlen(cfg->live_path), n;
+	const char *at;
 	char name[40];
-	struct params p;
-	int index, rc;
+	int index;
 
-	if (cfg->n_sources == 0 || n <= lp + 1 ||
-	    strncmp(req->uri, cfg->live_path, lp) != 0 || req->uri[lp] != '/')
-		return 0;
-	if (n - lp - 1 >= sizeof(name))
+	/* The router chose this route on the decoded path and gated it. */
+	while (lp > 0 && cfg->live_path[lp - 1] == '/')
+		lp--;
+	at = req->path + lp + 1;
+	if ((n = strlen(at)) >= sizeof(name))
 		return err_set(e, ERR_NOT_FOUND, "no such live source");
-	memcpy(name, req->uri + lp + 1, n - lp - 1);
-	name[n - lp - 1] = '\0';
+	memcpy(name, at, n + 1);
+	if (p->given & ~(P_SNAPSHOT | P_PRESET | P_SIG | P_EXPIRES))
+		return err_set(e, ERR_BAD_PARAM, "%s%s%sa live source takes "
+		    "only snapshot; its size and rate are set in its [source]",
+		    (p->given & P_PRESET) ? "preset " : "",
+		    (p->given & P_PRESET) ? p->preset : "",
+		    (p->given & P_PRESET) ? ": " : "");
 	if ((index = live_find(cfg, name)) < 0 || srv->live == NULL ||
 	    (unsigned)index >= srv->live->n)
 		return err_set(e, ERR_NOT_FOUND, "no such live source");
-	params_init(&p);
-	if ((rc = params_parse(q, &p, e)) < 0)
-		return rc;
-	if (p.given & ~P_SNAPSHOT)
-		return err_set(e, ERR_BAD_PARAM, "a live source takes only "
-		    "snapshot; its size and rate are set in its [source]");
-	if (p.snapshot)
+	if (p->snapshot)
 		return live_snapshot(srv, &srv->live->rings[index], r, e);
 	return live_view(srv, req, (unsigned)index, &srv->live->rings[index],
 	    r, e);

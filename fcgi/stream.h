@@ -19,8 +19,10 @@ int stream_file(const struct server *srv, const struct request *req, int fd,
     struct response *r, struct err *e);
 
 /*
- * The live route: 1 when req's path is under live_path (answered: a stream
- * or a snapshot), 0 when it is not, or the error.
+ * The live route, which the router chose (req->path is under live_path)
+ * and gated: answers the source named by the rest of req->path with
+ * req->params (a snapshot, or a viewer's stream) and returns 1, or the
+ * error (404 no such source, 400 a parameter a live source does not take).
  */
 int stream_live(const struct server *srv, const struct request *req,
     struct response *r, struct err *e);

@@ -124,18 +124,22 @@ box_aspect(uint64_t sw, uint64_t sh, uint64_t bw, uint64_t bh, bool inner,
 	}
 }
 
-int
-geom_plan(unsigned src_w, unsigned src_h, unsigned box_w, unsigned box_h,
-    enum fit fit, enum gravity gravity, bool enlarge, struct geom_plan *plan)
+/* A plan before it is known to fit in 32 bits. */
+struct plan64 {
+	uint64_t scw, sch, ow, oh;
+	enum geom_finish finish;
+};
+
+static int
+plan64(unsigned src_w, unsigned src_h, unsigned box_w, unsigned box_h,
+    enum fit fit, bool enlarge, struct plan64 *pl)
 {
 	uint64_t sw = src_w, sh = src_h, bw = box_w, bh = box_h;
 	uint64_t scw = sw, sch = sh, ow = 0, oh = 0;
 	enum geom_finish finish = GEOM_NONE;
-	int rc = -1;
 
-	memset(plan, 0, sizeof(*plan));
 	if (src_w == 0 || src_h == 0 || (unsigned)fit > FIT_OUTSIDE)
-		goto out;
+		return -1;
 	if (bw == 0 && bh == 0) {
 		/* Nothing asked: the source size. */
 	} else if (bw == 0 || bh == 0) {
@@ -195,22 +199,116 @@ geom_plan(unsigned src_w, unsigned src_h, unsigned box_w, unsigned box_h,
 		ow = scw;
 		oh = sch;
 	}
+	pl->scw = scw;
+	pl->sch = sch;
+	pl->ow = ow;
+	pl->oh = oh;
+	pl->finish = finish;
+	return 0;
+}
+
+/* The plan in 32 bits, offsets at gravity; -1 if a side does not fit. */
+static int
+plan_store(const struct plan64 *pl, enum gravity gravity,
+    struct geom_plan *plan)
+{
 	/* An enlarged thin source can outgrow 32 bits; no caller wants that. */
-	if (scw > UINT_MAX || sch > UINT_MAX || ow > UINT_MAX || oh > UINT_MAX)
-		goto out;
-	plan->scale_w = (unsigned)scw;
-	plan->scale_h = (unsigned)sch;
-	plan->out_w = (unsigned)ow;
-	plan->out_h = (unsigned)oh;
-	plan->finish = finish;
-	if (finish == GEOM_CROP) {
+	if (pl->scw > UINT_MAX || pl->sch > UINT_MAX || pl->ow > UINT_MAX ||
+	    pl->oh > UINT_MAX)
+		return -1;
+	plan->scale_w = (unsigned)pl->scw;
+	plan->scale_h = (unsigned)pl->sch;
+	plan->out_w = (unsigned)pl->ow;
+	plan->out_h = (unsigned)pl->oh;
+	plan->finish = pl->finish;
+	if (pl->finish == GEOM_CROP) {
 		plan->off_x = geom_gravity_x(gravity, plan->scale_w, plan->out_w);
 		plan->off_y = geom_gravity_y(gravity, plan->scale_h, plan->out_h);
-	} else if (finish == GEOM_PAD) {
+	} else if (pl->finish == GEOM_PAD) {
 		plan->off_x = geom_gravity_x(gravity, plan->out_w, plan->scale_w);
 		plan->off_y = geom_gravity_y(gravity, plan->out_h, plan->scale_h);
 	}
-	rc = 0;
-out:
-	return rc;
+	return 0;
+}
+
+int
+geom_plan(unsigned src_w, unsigned src_h, unsigned box_w, unsigned box_h,
+    enum fit fit, enum gravity gravity, bool enlarge, struct geom_plan *plan)
+{
+	struct plan64 pl;
+
+	memset(plan, 0, sizeof(*plan));
+	if (plan64(src_w, src_h, box_w, box_h, fit, enlarge, &pl) < 0 ||
+	    plan_store(&pl, gravity, plan) < 0) {
+		memset(plan, 0, sizeof(*plan));
+		return -1;
+	}
+	return 0;
+}
+
+void
+geom_box_from_params(const struct params *p, struct geom_box *box)
+{
+	params_box(p, &box->w, &box->h);
+	box->fit = p->fit;
+	box->gravity = p->gravity;
+	box->enlarge = p->enlarge;
+}
+
+int
+geom_plan_limited(unsigned src_w, unsigned src_h,
+    const struct geom_box *box, const struct geom_limits *lim,
+    struct geom_plan *plan, struct err *e)
+{
+	uint64_t tx = lim->tiles_x ? lim->tiles_x : 1;
+	uint64_t ty = lim->tiles_y ? lim->tiles_y : 1;
+	uint64_t max_out = lim->max_output_pixels &&
+	    lim->max_output_pixels < GEOM_MAX_PIXELS ?
+	    lim->max_output_pixels : GEOM_MAX_PIXELS;
+	uint64_t max_scale = max_out * GEOM_SCALE_FACTOR;
+	uint64_t max_side = lim->max_side && lim->max_side < GEOM_MAX_SIDE ?
+	    lim->max_side : GEOM_MAX_SIDE;
+	struct plan64 pl;
+	const char *what;
+
+	memset(plan, 0, sizeof(*plan));
+	if (max_scale > GEOM_MAX_PIXELS)
+		max_scale = GEOM_MAX_PIXELS;
+	if (plan64(src_w, src_h, box->w, box->h, box->fit, box->enlarge,
+	    &pl) < 0)
+		return err_set(e, ERR_UNDECODABLE,
+		    "the source has no picture size (%ux%u)", src_w, src_h);
+	/* Without a cut the scaled image is the output: named as such. */
+	what = pl.finish == GEOM_NONE ? "output" : "intermediate";
+	/*
+	 * Sides first: once they are under 2^16 (tiles included), no
+	 * product below overflows 64 bits.
+	 */
+	if (pl.scw > GEOM_MAX_SIDE || pl.sch > GEOM_MAX_SIDE)
+		return err_set(e, ERR_TOO_LARGE,
+		    "size: %s %llux%llu is over the limit of %u pixels a side",
+		    what, (unsigned long long)pl.scw,
+		    (unsigned long long)pl.sch, GEOM_MAX_SIDE);
+	/* ow * tx > max_side, without the product (ow may be near 2^64). */
+	if (pl.ow > max_side / tx || pl.oh > max_side / ty)
+		return err_set(e, ERR_TOO_LARGE,
+		    "size: output %llux%llu is over the limit of %llu pixels "
+		    "a side%s%s", (unsigned long long)(pl.ow * tx),
+		    (unsigned long long)(pl.oh * ty),
+		    (unsigned long long)max_side, lim->encoder ? " of " : "",
+		    lim->encoder ? lim->encoder : "");
+	if (pl.ow * tx * pl.oh * ty > max_out)
+		return err_set(e, ERR_TOO_LARGE,
+		    "size: output %llux%llu is over the limit of %llu pixels",
+		    (unsigned long long)(pl.ow * tx),
+		    (unsigned long long)(pl.oh * ty),
+		    (unsigned long long)max_out);
+	if (pl.finish != GEOM_NONE && pl.scw * pl.sch > max_scale)
+		return err_set(e, ERR_TOO_LARGE,
+		    "size: %s %llux%llu is over the limit of %llu pixels",
+		    what, (unsigned long long)pl.scw,
+		    (unsigned long long)pl.sch,
+		    (unsigned long long)max_scale);
+	(void)plan_store(&pl, box->gravity, plan);
+	return 0;
 }

@@ -54,6 +54,15 @@ void img_set_limits(unsigned long long max_pixels, unsigned long max_side,
 /* The type the job's output will have (the source's unless format=). */
 enum media_type img_output_type(const struct img_job *job);
 
+struct geom_limits;
+
+/*
+ * The side limit of the encoder of output type t, into lim->max_side and
+ * lim->encoder (JPEG 65500, WebP 16383; PNG and GIF GEOM_MAX_SIDE), for
+ * geom_plan_limited().
+ */
+void img_encoder_limits(enum media_type t, struct geom_limits *lim);
+
 /*
  * Decodes, orients, scales, cuts or pads, strips metadata and encodes the
  * job's source into out. Errors before the first byte is written leave out
@@ -65,7 +74,9 @@ int img_thumb(const struct img_job *job, struct sink *out, struct err *e);
 /*
  * Writes the source's metadata as JSON: format, width and height as shown
  * (after EXIF orientation), frames, orientation, alpha, colour space, ICC
- * profile present, file size. Reads headers only.
+ * profile present, file size. Reads headers only, and of a multi-frame
+ * source no more than max_frames + 1 of them: past max_frames it is
+ * ERR_TOO_LARGE, as for a thumbnail.
  */
 int img_info(const struct img_job *job, struct sink *out, struct err *e);
 

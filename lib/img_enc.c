@@ -12,6 +12,8 @@
 #include <webp/encode.h>
 #include <webp/mux.h>
 
+#include "geom.h"
+
 /* Browsers show a GIF delay under 2/100 s as 1/10 s; so does this. */
 static int
 frame_ms(const Image *im)
@@ -132,6 +134,26 @@ out:
 		WebPAnimEncoderDelete(enc);
 	DestroyExceptionInfo(&ex);
 	return rc;
+}
+
+void
+img_encoder_limits(enum media_type t, struct geom_limits *lim)
+{
+	switch (t) {
+	case MT_JPEG:
+		lim->max_side = 65500;	/* libjpeg's JPEG_MAX_DIMENSION */
+		lim->encoder = "JPEG";
+		break;
+	case MT_WEBP:
+		lim->max_side = WEBP_MAX_DIMENSION;	/* 16383 */
+		lim->encoder = "WebP";
+		break;
+	default:
+		/* PNG and GIF hold 16 bits a side and more: the plan's own. */
+		lim->max_side = GEOM_MAX_SIDE;
+		lim->encoder = NULL;
+		break;
+	}
 }
 
 int

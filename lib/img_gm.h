@@ -31,6 +31,14 @@ int img_replace(Image **im, Image *next, const ExceptionInfo *ex,
 int img_map_source(const struct img_job *job, bool populate, void **map,
     struct err *e);
 
+/*
+ * The frame limit as ImageInfo.subrange: max_frames + 1, so that a ping or
+ * a read stops one frame past the limit (0 when there is none); and the
+ * error for a source found over it.
+ */
+unsigned long img_frames_bound(const struct img_job *job);
+int img_frames_over(const struct img_job *job, struct err *e);
+
 /* EXIF orientation 1..8 of a read or pinged image (1 when absent). */
 int img_exif_orientation(const Image *im);
 

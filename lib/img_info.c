@@ -1,5 +1,7 @@
 /*
- * img_info - ?info on an image: what its headers say, as JSON.
+ * img_info - ?info on an image: what its headers say, as JSON. A source of
+ * more frames than max_frames is answered as for a thumbnail (413): its
+ * frames are counted up to one past the limit, never all of them.
  */
 #include "img_gm.h"
 
@@ -7,37 +9,43 @@
 #include <sys/mman.h>
 
 #include "json.h"
+#include "png_guard.h"
 
 /*
- * Whether the source has an alpha channel. A ping does not say for most
- * coders, so unless PNG's header does, the first frame is read (within the
- * source pixel limit, as for a thumbnail). JPEG never has one.
+ * Whether the source has an alpha channel (1 or 0). A ping does not say for
+ * most coders, so unless PNG's header does, the first frame is read (within
+ * the source pixel limit, as for a thumbnail; a PNG whose data runs past
+ * its rows is refused first, as for a thumbnail). JPEG never has one.
  */
-static bool
-has_alpha(const struct img_job *job, const void *data, const Image *ping)
+static int
+has_alpha(const struct img_job *job, const void *data, const Image *ping,
+    struct err *e)
 {
 	const ImageAttribute *a = GetImageAttribute(ping, "png:IHDR.color-type-orig");
 	ExceptionInfo ex;
 	ImageInfo *ii;
 	Image *im;
-	bool alpha;
+	int alpha;
 
 	if (ping->matte || job->type == MT_JPEG)
-		return ping->matte;
+		return ping->matte ? 1 : 0;
 	if (a != NULL && a->value != NULL && (strcmp(a->value, "4") == 0 ||
 	    strcmp(a->value, "6") == 0))
-		return true;
+		return 1;
 	if (job->limits.max_source_pixels &&
 	    (unsigned long long)ping->columns * ping->rows >
 	    job->limits.max_source_pixels)
-		return false;
+		return 0;
+	if (job->type == MT_PNG &&
+	    (alpha = png_guard_check(data, (size_t)job->size, e)) < 0)
+		return alpha;
 	GetExceptionInfo(&ex);
 	ii = CloneImageInfo(NULL);
 	snprintf(ii->magick, sizeof(ii->magick), "%s", sniff_coder(job->type));
 	ii->subimage = 0;
 	ii->subrange = 1;
 	im = BlobToImage(ii, data, (size_t)job->size, &ex);
-	alpha = im != NULL && im->matte;
+	alpha = im != NULL && im->matte ? 1 : 0;
 	if (im != NULL)
 		DestroyImageList(im);
 	DestroyImageInfo(ii);
@@ -69,7 +77,7 @@ img_info(const struct img_job *job, struct sink *out, struct err *e)
 	void *map = MAP_FAILED;
 	struct membuf m;
 	size_t icc = 0;
-	int orient, rc;
+	int orient, alpha, rc;
 
 	membuf_init(&m);
 	GetExceptionInfo(&ex);
@@ -79,8 +87,20 @@ img_info(const struct img_job *job, struct sink *out, struct err *e)
 	ii = CloneImageInfo(NULL);
 	snprintf(ii->magick, sizeof(ii->magick), "%s", sniff_coder(job->type));
 	ii->filename[0] = '\0';
+	/* Counted while reading the headers, one past the limit at most. */
+	ii->subimage = 0;
+	ii->subrange = img_frames_bound(job);
 	if ((im = PingBlob(ii, map, (size_t)job->size, &ex)) == NULL) {
 		rc = img_fail(&ex, e, "not a decodable image");
+		goto out;
+	}
+	if (job->limits.max_frames &&
+	    GetImageListLength(im) > job->limits.max_frames) {
+		rc = img_frames_over(job, e);
+		goto out;
+	}
+	if ((alpha = has_alpha(job, map, im, e)) < 0) {
+		rc = alpha;
 		goto out;
 	}
 	orient = img_exif_orientation(im);
@@ -94,7 +114,7 @@ img_info(const struct img_job *job, struct sink *out, struct err *e)
 	    orient >= 5 ? im->rows : im->columns,
 	    orient >= 5 ? im->columns : im->rows,
 	    (unsigned long)GetImageListLength(im), orient,
-	    has_alpha(job, map, im) ? "true" : "false");
+	    alpha ? "true" : "false");
 	json_str(&m, colorspace_name(im));
 	json_raw(&m, ", \"icc\": %s, \"size\": %lld}\n",
 	    icc ? "true" : "false", (long long)job->size);

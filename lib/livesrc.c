@@ -315,26 +315,45 @@ jpeg_plain_size(const uint8_t *d, size_t n, unsigned *w, unsigned *h)
 	return false;
 }
 
+/*
+ * The plan of a w x h frame: fit inside the configured box, never
+ * enlarged, within the planner's bounds and JPEG's side limit (the
+ * source and its box come from the config, not from a request, so only
+ * the absolute bounds apply).
+ */
+static int
+ls_plan(const struct livesrc *ls, unsigned w, unsigned h,
+    struct geom_plan *plan, struct err *e)
+{
+	struct geom_box box = { .w = ls->cfg.width, .h = ls->cfg.height,
+	    .fit = FIT_INSIDE, .gravity = GRAV_CENTER, .enlarge = false };
+	struct geom_limits gl = { 0 };
+
+	img_encoder_limits(MT_JPEG, &gl);
+	return geom_plan_limited(w, h, &box, &gl, plan, e);
+}
+
 /* Whether the output of a w x h frame is w x h: fits the box already. */
 static bool
-keeps_size(const struct livesrc *ls, unsigned w, unsigned h,
-    struct geom_plan *plan)
+keeps_size(const struct livesrc *ls, unsigned w, unsigned h)
 {
-	if (geom_plan(w, h, ls->cfg.width, ls->cfg.height, FIT_INSIDE,
-	    GRAV_CENTER, false, plan) < 0)
+	struct geom_plan plan;
+	struct err e;
+
+	err_init(&e);
+	if (ls_plan(ls, w, h, &plan, &e) < 0)
 		return false;
-	return plan->out_w == w && plan->out_h == h;
+	return plan.out_w == w && plan.out_h == h;
 }
 
 static bool
 passes_through(const struct livesrc *ls, const AVPacket *pkt)
 {
-	struct geom_plan plan;
 	unsigned w = 0, h = 0;
 
 	return ls->st->codecpar->codec_id == AV_CODEC_ID_MJPEG &&
 	    jpeg_plain_size(pkt->data, (size_t)pkt->size, &w, &h) &&
-	    keeps_size(ls, w, h, &plan);
+	    keeps_size(ls, w, h);
 }
 
 /*
@@ -459,6 +478,7 @@ static int
 ls_open_decoder(struct livesrc *ls, struct err *e)
 {
 	const AVCodec *codec = avcodec_find_decoder(ls->st->codecpar->codec_id);
+	AVDictionary *opts = NULL;
 	int rc;
 
 	if (codec == NULL)
@@ -471,7 +491,12 @@ ls_open_decoder(struct livesrc *ls, struct err *e)
 	/* Processes are the unit of parallelism. */
 	ls->dec->thread_count = 1;
 	ls->dec->pkt_timebase = ls->st->time_base;
-	if ((rc = avcodec_open2(ls->dec, codec, NULL)) < 0)
+	/* A codec header claiming a giant frame is refused by the decoder
+	 * before it allocates one. */
+	av_dict_set_int(&opts, "max_pixels", (int64_t)GEOM_MAX_PIXELS, 0);
+	rc = avcodec_open2(ls->dec, codec, &opts);
+	av_dict_free(&opts);
+	if (rc < 0)
 		return ls_fail(ls, rc, e, "decoder for");
 	return 0;
 }
@@ -490,10 +515,12 @@ ls_encode(struct livesrc *ls, struct err *e)
 	int dst_stride[4] = { 0 };
 	int rc;
 
-	(void)keeps_size(ls, (unsigned)f->width, (unsigned)f->height, &plan);
 	if (f->width <= 0 || f->height <= 0)
 		return err_set(e, ERR_UNDECODABLE, "%s: empty frame",
 		    ls->cfg.input);
+	if ((rc = ls_plan(ls, (unsigned)f->width, (unsigned)f->height, &plan,
+	    e)) < 0)
+		return rc;
 	ls->sws = sws_getCachedContext(ls->sws, f->width, f->height, f->format,
 	    (int)plan.out_w, (int)plan.out_h, AV_PIX_FMT_RGB24, SWS_BICUBIC,
 	    NULL, NULL, NULL);
@@ -504,7 +531,7 @@ ls_encode(struct livesrc *ls, struct err *e)
 	if (rgb_alloc(&rgb, plan.out_w, plan.out_h) < 0)
 		return err_set(e, ERR_INTERNAL, "out of memory");
 	dst[0] = rgb.px;
-	dst_stride[0] = (int)rgb.stride;
+	dst_stride[0] = (int)rgb.stride;	/* <= RGB_MAX_STRIDE */
 	sws_scale(ls->sws, (const uint8_t *const *)f->data, f->linesize, 0,
 	    f->height, dst, dst_stride);
 	ls->jpeg.len = 0;

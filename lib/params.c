@@ -571,6 +571,18 @@ parse_snapshot(const struct param_def *d, const char *v, struct params *p,
 	return 0;
 }
 
+static int
+parse_expires(const struct param_def *d, const char *v, struct params *p,
+    struct err *e)
+{
+	unsigned t;
+
+	if (!whole_uint(v, 10, 1, UINT32_MAX, &t))
+		return bad(e, d->name, "expected a unix time in seconds");
+	p->expires = t;
+	return 0;
+}
+
 static const struct param_def defs[] = {
 	{ "size", P_SIZE, parse_size, false },
 	{ "fit", P_FIT, parse_fit, false },
@@ -596,6 +608,7 @@ static const struct param_def defs[] = {
 	{ "start", P_START, parse_start, false },
 	{ "loop", P_LOOP, parse_loop, false },
 	{ "snapshot", P_SNAPSHOT, parse_snapshot, true },
+	{ "expires", P_EXPIRES, parse_expires, false },
 };
 
 /* One "name[=value]" of n bytes (n > 0) into p. */
@@ -856,6 +869,8 @@ params_canonical(const struct params *p, char *buf, size_t len)
 		canon_add(&c, "loop=%d", p->loop ? 1 : 0);
 	if (p->given & P_SNAPSHOT)
 		canon_add(&c, "snapshot");
+	if (p->given & P_EXPIRES)
+		canon_add(&c, "expires=%llu", (unsigned long long)p->expires);
 	if (!c.full)
 		rc = (int)c.pos;
 out:

@@ -57,7 +57,8 @@ enum param_bit {
 	P_T = 1u << 14, P_SEEK = 1u << 15, P_SPRITE = 1u << 16,
 	P_INFO = 1u << 17, P_PRESET = 1u << 18, P_SIG = 1u << 19,
 	P_FPS = 1u << 20, P_START = 1u << 21, P_LOOP = 1u << 22,
-	P_SNAPSHOT = 1u << 23
+	P_SNAPSHOT = 1u << 23,
+	P_EXPIRES = 1u << 24
 };
 
 #define PARAMS_MAX_PRESET	32	/* bytes of a preset name, NUL included */
@@ -94,6 +95,9 @@ struct params {
 	double start;		/* streams: first second of the file */
 	bool loop;		/* streams: start again at the end */
 	bool snapshot;		/* live: the newest frame as one JPEG */
+	/* Unix seconds after which the URL is refused (the gate checks it;
+	 * a signature covers it like any parameter). Valid if P_EXPIRES. */
+	uint32_t expires;
 };
 
 /* Sets every field to its default (nothing given). */

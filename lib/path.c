@@ -38,10 +38,13 @@ decode(const char *uri, size_t n, char *out, struct err *e)
 
 /*
  * Rewrites the decoded absolute path in place as its segments joined by
- * single slashes, without a leading one: empty and "." segments dropped,
- * ".." refused (openat2 would keep it inside the root, but a client that
- * sends one is probing, and it could climb out of the mount). A trailing
- * slash stays, so "/a.jpg/" names a directory (ENOTDIR), not the file.
+ * single slashes, without a leading one: empty segments dropped, "." and
+ * ".." refused. openat2 would keep ".." inside the root, but a client that
+ * sends a dot segment is probing: the web server in front routes and
+ * guards ("location /internal/ { deny all; }") the path it normalised
+ * itself, so a dot segment could make it and the router see two different
+ * paths. A trailing slash stays, so "/a.jpg/" names a directory (ENOTDIR),
+ * not the file.
  */
 static int
 normalize(char *path, struct err *e)
@@ -57,10 +60,11 @@ normalize(char *path, struct err *e)
 		seg = r;
 		n = strcspn(seg, "/");
 		r = seg + n;
-		if (n == 0 || (n == 1 && seg[0] == '.'))
+		if (n == 0)
 			continue;
-		if (n == 2 && seg[0] == '.' && seg[1] == '.') {
-			rc = err_set(e, ERR_FORBIDDEN, "path: '..' segment");
+		if ((n == 1 || n == 2) && seg[0] == '.' && seg[n - 1] == '.') {
+			rc = err_set(e, ERR_FORBIDDEN, "path: '%s' segment",
+			    n == 1 ? "." : "..");
 			goto out;
 		}
 		if (w != path)
@@ -101,11 +105,9 @@ strip_mount(const char *p, const char *mount)
 }
 
 int
-path_from_uri(const char *uri, const char *mount, char *rel, size_t len,
-    struct err *e)
+path_decode(const char *uri, char *path, size_t len, struct err *e)
 {
-	char path[PATH_MAX_URI + 1];
-	const char *r;
+	char buf[PATH_MAX_URI + 1];
 	size_t n;
 	int rc;
 
@@ -113,23 +115,49 @@ path_from_uri(const char *uri, const char *mount, char *rel, size_t len,
 		rc = err_set(e, ERR_BAD_PARAM, "path: must start with '/'");
 		goto out;
 	}
-	if ((rc = decode(uri, strcspn(uri, "?#"), path, e)) < 0)
+	if ((rc = decode(uri, strcspn(uri, "?#"), buf, e)) < 0)
 		goto out;
-	if ((rc = normalize(path, e)) < 0)
+	if ((rc = normalize(buf, e)) < 0)
 		goto out;
-	if ((r = strip_mount(path, mount)) == NULL || *r == '\0') {
-		rc = err_set(e, ERR_NOT_FOUND, "not found");
-		goto out;
-	}
-	n = strlen(r);
-	if (n >= len) {
+	n = strlen(buf);
+	if (n + 2 > len) {
 		rc = err_set(e, ERR_FORBIDDEN, "path: too long");
 		goto out;
 	}
-	memcpy(rel, r, n + 1);
+	path[0] = '/';
+	memcpy(path + 1, buf, n + 1);
 	rc = 0;
 out:
 	return rc;
+}
+
+int
+path_relative(const char *path, const char *mount, char *rel, size_t len,
+    struct err *e)
+{
+	const char *r;
+	size_t n;
+
+	if ((r = strip_mount(path + strspn(path, "/"), mount)) == NULL ||
+	    *r == '\0')
+		return err_set(e, ERR_NOT_FOUND, "not found");
+	n = strlen(r);
+	if (n >= len)
+		return err_set(e, ERR_FORBIDDEN, "path: too long");
+	memcpy(rel, r, n + 1);
+	return 0;
+}
+
+int
+path_from_uri(const char *uri, const char *mount, char *rel, size_t len,
+    struct err *e)
+{
+	char path[PATH_MAX_URI + 2];
+	int rc;
+
+	if ((rc = path_decode(uri, path, sizeof(path), e)) < 0)
+		return rc;
+	return path_relative(path, mount, rel, len, e);
 }
 
 int

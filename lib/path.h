@@ -17,13 +17,35 @@
 #define PATH_MAX_URI	4096	/* bytes of the decoded path */
 
 /*
- * Writes into rel (of size len) the path of uri relative to the root:
+ * The path of uri as every route sees it: the text before '?' (and '#'),
+ * percent-decoded once, as "/" and its segments joined by single slashes
+ * (empty segments dropped, a trailing slash kept), into path (of size len;
+ * PATH_MAX_URI + 2 always fits). Fails with
+ *   ERR_BAD_PARAM  a bad escape ("%zz", "%4"), uri not starting with '/';
+ *   ERR_FORBIDDEN  a NUL (%00), a backslash, a "." or ".." segment (raw or
+ *                  %2e-encoded, any case), a path longer than PATH_MAX_URI.
+ * Routes are chosen on this text, never on the raw URI.
+ */
+int path_decode(const char *uri, char *path, size_t len, struct err *e);
+
+/*
+ * Writes into rel (of size len) path (from path_decode()) relative to the
+ * root: mount (e.g. "/media", "" or NULL for none) removed from its front
+ * at a segment boundary, no leading slash. ERR_NOT_FOUND outside the
+ * mount or for the root itself, ERR_FORBIDDEN if it does not fit.
+ */
+int path_relative(const char *path, const char *mount, char *rel, size_t len,
+    struct err *e);
+
+/*
+ * path_decode() then path_relative(): writes into rel (of size len) the
+ * path of uri relative to the root:
  * the text before '?' (and before '#'), percent-decoded once, with mount
  * (e.g. "/media", or "" or NULL for none) removed from its front at a
  * segment boundary, and without leading slashes. Fails with
  *   ERR_BAD_PARAM  a bad escape ("%zz", "%4"), uri not starting with '/';
- *   ERR_FORBIDDEN  a NUL (%00), a backslash, a ".." segment, a path longer
- *                  than PATH_MAX_URI or len;
+ *   ERR_FORBIDDEN  a NUL (%00), a backslash, a "." or ".." segment, a path
+ *                  longer than PATH_MAX_URI or len;
  *   ERR_NOT_FOUND  a uri outside the mount, or naming the root itself.
  */
 int path_from_uri(const char *uri, const char *mount, char *rel, size_t len,

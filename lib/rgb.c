@@ -1,18 +1,25 @@
 #include "rgb.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 int
 rgb_alloc(struct rgb *r, unsigned w, unsigned h)
 {
+	size_t bytes;
+
 	r->px = NULL;
 	r->w = w;
 	r->h = h;
-	r->stride = (size_t)w * 3;
-	if (w == 0 || h == 0 || (size_t)h > ((size_t)1 << 40) / r->stride)
+	r->stride = 0;
+	if (w == 0 || h == 0 ||
+	    __builtin_mul_overflow((size_t)w, (size_t)3, &r->stride) ||
+	    r->stride > RGB_MAX_STRIDE ||
+	    __builtin_mul_overflow(r->stride, (size_t)h, &bytes) ||
+	    bytes > RGB_MAX_BYTES)
 		return -1;
-	if ((r->px = malloc(r->stride * h)) == NULL)
+	if ((r->px = malloc(bytes)) == NULL)
 		return -1;
 	return 0;
 }

@@ -7,6 +7,7 @@
 #ifndef MF_RGB_H
 #define MF_RGB_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -17,7 +18,15 @@ struct rgb {
 	size_t stride;		/* bytes per row, >= 3 * w */
 };
 
-/* 0, or -1 when w x h is 0 or too large to allocate. */
+/*
+ * A row is at most RGB_MAX_STRIDE bytes, so it is a valid int stride for
+ * libswscale and libav; a frame at most RGB_MAX_BYTES (a plan that
+ * geom_plan_limited() accepted is far inside both).
+ */
+#define RGB_MAX_STRIDE	((size_t)INT_MAX)
+#define RGB_MAX_BYTES	((size_t)1 << 32)
+
+/* 0, or -1 when w x h is 0 or over the maxima above, or out of memory. */
 int rgb_alloc(struct rgb *r, unsigned w, unsigned h);
 void rgb_free(struct rgb *r);		/* r can hold NULL pixels */
 

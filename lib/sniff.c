@@ -1,12 +1,14 @@
 /*
  * sniff - magic bytes of the allowed formats (see sniff.h). Anything else,
  * SVG, MVG, PostScript or text included, is MT_UNKNOWN, so GraphicsMagick
- * is never asked to guess.
+ * is never asked to guess. The names of the types are what [program NAME]
+ * accept lists say.
  */
 #include "sniff.h"
 
 #include <stdbool.h>
 #include <string.h>
+#include <strings.h>
 
 /* buf[0..len) holds magic[0..n) at off. */
 static bool
@@ -88,6 +90,28 @@ out:
 	return t;
 }
 
+/*
+ * Netpbm: "P1" to "P7" and whitespace (PBM, PGM, PPM in ASCII and binary,
+ * PAM). Nothing in these formats names another file.
+ */
+static bool
+is_pnm(const unsigned char *buf, size_t len)
+{
+	return len >= 3 && buf[0] == 'P' && buf[1] >= '1' && buf[1] <= '7' &&
+	    (buf[2] == ' ' || buf[2] == '\t' || buf[2] == '\n' ||
+	    buf[2] == '\r');
+}
+
+enum media_type
+sniff_type_program(const unsigned char *buf, size_t len)
+{
+	enum media_type t = sniff_type(buf, len);
+
+	if (t == MT_UNKNOWN && buf != NULL && is_pnm(buf, len))
+		t = MT_PNM;
+	return t;
+}
+
 bool
 sniff_is_video(enum media_type t)
 {
@@ -132,4 +156,40 @@ sniff_mime(enum media_type t)
 	};
 
 	return (unsigned)t < MT_COUNT ? mimes[t] : mimes[MT_UNKNOWN];
+}
+
+/* The accept-list names, by type; then other names of the same types. */
+static const char *const names[MT_ALL] = {
+	[MT_JPEG] = "jpeg", [MT_PNG] = "png", [MT_GIF] = "gif",
+	[MT_WEBP] = "webp", [MT_TIFF] = "tiff", [MT_HEIF] = "heif",
+	[MT_JXL] = "jxl", [MT_MP4] = "mp4", [MT_MKV] = "mkv", [MT_AVI] = "avi",
+	[MT_MPEGTS] = "mpegts", [MT_PNM] = "pnm",
+};
+
+static const struct {
+	const char *name;
+	enum media_type t;
+} aliases[] = {
+	{ "jpg", MT_JPEG }, { "tif", MT_TIFF }, { "heic", MT_HEIF },
+	{ "avif", MT_HEIF }, { "mov", MT_MP4 }, { "m4v", MT_MP4 },
+	{ "webm", MT_MKV }, { "ts", MT_MPEGTS },
+};
+
+const char *
+sniff_name(enum media_type t)
+{
+	return (unsigned)t < MT_ALL ? names[t] : NULL;
+}
+
+enum media_type
+sniff_type_named(const char *name, size_t n)
+{
+	for (int t = MT_UNKNOWN + 1; t < MT_ALL; t++)
+		if (strlen(names[t]) == n && strncasecmp(name, names[t], n) == 0)
+			return (enum media_type)t;
+	for (size_t i = 0; i < sizeof(aliases) / sizeof(*aliases); i++)
+		if (strlen(aliases[i].name) == n &&
+		    strncasecmp(name, aliases[i].name, n) == 0)
+			return aliases[i].t;
+	return MT_UNKNOWN;
 }

@@ -18,7 +18,11 @@ enum media_type {
 	MT_MKV,		/* EBML: Matroska, WebM */
 	MT_AVI,
 	MT_MPEGTS,
-	MT_COUNT
+	MT_COUNT,	/* the media types, what sniff_type() returns, end here */
+	/* Not media: recognised only by sniff_type_program(), for the
+	 * accept lists of [program NAME] routes; no decoder here reads it. */
+	MT_PNM = MT_COUNT,	/* Netpbm: PBM, PGM, PPM, PAM */
+	MT_ALL
 };
 
 /*
@@ -30,7 +34,26 @@ enum media_type {
 /* The type of a file starting with buf[0..len), or MT_UNKNOWN. */
 enum media_type sniff_type(const unsigned char *buf, size_t len);
 
+/*
+ * sniff_type(), else the types only a [program NAME] route may name in
+ * its accept list (MT_PNM), else MT_UNKNOWN.
+ */
+enum media_type sniff_type_program(const unsigned char *buf, size_t len);
+
 bool sniff_is_video(enum media_type t);
+
+/*
+ * The name of a type in a config's accept list ("jpeg", "mp4", "pnm"),
+ * or NULL for MT_UNKNOWN and anything past MT_ALL. A static string.
+ */
+const char *sniff_name(enum media_type t);
+
+/*
+ * The type called name (n bytes, any case): a sniff_name(), or one of
+ * the other names of the same sniffed type: jpg, tif, heic, avif, mov,
+ * m4v, webm, ts. MT_UNKNOWN if none.
+ */
+enum media_type sniff_type_named(const char *name, size_t n);
 
 /* The libavformat demuxer of a video type ("mov", ...), else NULL. */
 const char *sniff_demuxer(enum media_type t);

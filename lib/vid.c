@@ -12,6 +12,7 @@
 #include "vid_int.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -515,22 +516,40 @@ vid_frame_at(struct vctx *v, double sec, enum seek_mode mode,
 	return err_set(e, ERR_UNDECODABLE, "video does not decode: no frame");
 }
 
-/* Width the frame is shown at: non-square pixels stretched. */
+/*
+ * Width the frame is shown at: non-square pixels stretched, at most
+ * VID_MAX_SAR times (or 1/VID_MAX_SAR of) the coded width. Real video
+ * stays far inside (anamorphic DVD 32:27, HDV 4:3, 1:2 line-doubled); a
+ * header saying 1000:1 would otherwise turn a small frame into a huge or
+ * a one-pixel-thin picture and every plan from it into an extreme one.
+ */
 static unsigned
 display_width(unsigned w, AVRational sar)
 {
-	if (sar.num > 0 && sar.den > 0 && sar.num != sar.den)
-		return (unsigned)fmax(1, lround(w * av_q2d(sar)));
-	return w;
+	double r;
+
+	if (sar.num <= 0 || sar.den <= 0 || sar.num == sar.den)
+		return w;
+	r = fmin(fmax(av_q2d(sar), 1.0 / VID_MAX_SAR), VID_MAX_SAR);
+	return (unsigned)fmax(1, fmin(lround(w * r), UINT_MAX));
+}
+
+AVRational
+vid_sar(const struct vctx *v, const AVFrame *f)
+{
+	/* The container's or the stream's first, as players do; the
+	 * frame's (the codec header's) when they say nothing. */
+	return av_guess_sample_aspect_ratio(v->fmt, v->st, (AVFrame *)f);
 }
 
 /* The output plan for frames of w x h with sar, and the total turn. */
 int
 vid_plan(const struct vctx *v, const struct params *p,
-    const struct img_limits *lim, unsigned w, unsigned h, AVRational sar,
+    const struct geom_limits *lim, unsigned w, unsigned h, AVRational sar,
     struct geom_plan *plan, unsigned *turn, struct err *e)
 {
-	unsigned dw = display_width(w, sar), dh = h, bw, bh;
+	unsigned dw = display_width(w, sar), dh = h;
+	struct geom_box box;
 
 	*turn = (v->rotation + p->rotate) % 360;
 	if (*turn == 90 || *turn == 270) {
@@ -538,15 +557,21 @@ vid_plan(const struct vctx *v, const struct params *p,
 		dw = dh;
 		dh = t;
 	}
-	params_box(p, &bw, &bh);
-	if (geom_plan(dw, dh, bw, bh, p->fit, p->gravity, p->enlarge, plan) < 0)
-		return err_set(e, ERR_UNDECODABLE, "video has no picture size");
-	if (lim->max_output_pixels &&
-	    (unsigned long long)plan->out_w * plan->out_h > lim->max_output_pixels)
-		return err_set(e, ERR_TOO_LARGE,
-		    "size: output %ux%u is over the limit of %llu pixels",
-		    plan->out_w, plan->out_h, lim->max_output_pixels);
-	return 0;
+	geom_box_from_params(p, &box);
+	return geom_plan_limited(dw, dh, &box, lim, plan, e);
+}
+
+void
+vid_geom_limits(const struct params *p, const struct img_limits *il,
+    struct geom_limits *gl)
+{
+	struct img_job ij = { .params = p, .type = MT_JPEG };
+
+	memset(gl, 0, sizeof(*gl));
+	gl->max_output_pixels = il->max_output_pixels;
+	/* The cues of format=vtt point into the sprite, a JPEG. */
+	img_encoder_limits(p->format == OUT_VTT ? MT_JPEG :
+	    img_output_type(&ij), gl);
 }
 
 /* v->frame scaled, turned, cut or padded into out (allocated here). */
@@ -565,6 +590,12 @@ vid_render(struct vctx *v, const struct params *p,
 	int rc = 0;
 
 	out->px = NULL;
+	/* Only a plan from geom_plan_limited() gets here: sides fit an int. */
+	if (tw == 0 || th == 0 || tw > GEOM_MAX_SIDE || th > GEOM_MAX_SIDE) {
+		rc = err_set(e, ERR_TOO_LARGE, "size: %ux%u is over the limit "
+		    "of %u pixels a side", tw, th, GEOM_MAX_SIDE);
+		goto out;
+	}
 	v->sws = sws_getCachedContext(v->sws, f->width, f->height, f->format,
 	    (int)tw, (int)th, AV_PIX_FMT_RGB24, SWS_BICUBIC | SWS_ACCURATE_RND,
 	    NULL, NULL, NULL);
@@ -578,7 +609,7 @@ vid_render(struct vctx *v, const struct params *p,
 		goto out;
 	}
 	dst[0] = sc.px;
-	dst_stride[0] = (int)sc.stride;
+	dst_stride[0] = (int)sc.stride;	/* <= RGB_MAX_STRIDE */
 	sws_scale(v->sws, (const uint8_t *const *)f->data, f->linesize, 0,
 	    f->height, dst, dst_stride);
 	if (rgb_orient(&sc, turn, p->flip_h, p->flip_v) < 0) {
@@ -682,11 +713,13 @@ vid_still(struct vctx *v, const struct vid_job *job, struct sink *out,
 	const struct params *p = job->params;
 	struct img_job ij = { .params = p, .type = MT_JPEG,
 	    .limits = job->limits.img };
+	struct geom_limits gl;
 	struct geom_plan plan;
 	struct rgb frame = { 0 };
 	unsigned turn;
 	int rc;
 
+	vid_geom_limits(p, &job->limits.img, &gl);
 	if (p->t_kind == T_AUTO)
 		rc = vid_auto_frame(v, job->limits.max_decode_frames, e);
 	else
@@ -694,9 +727,9 @@ vid_still(struct vctx *v, const struct vid_job *job, struct sink *out,
 		    job->limits.max_decode_frames, e);
 	if (rc < 0)
 		goto out;
-	if ((rc = vid_plan(v, p, &job->limits.img, (unsigned)v->frame->width,
-	    (unsigned)v->frame->height, v->frame->sample_aspect_ratio, &plan,
-	    &turn, e)) < 0)
+	if ((rc = vid_plan(v, p, &gl, (unsigned)v->frame->width,
+	    (unsigned)v->frame->height, vid_sar(v, v->frame), &plan, &turn,
+	    e)) < 0)
 		goto out;
 	if ((rc = vid_render(v, p, &plan, turn, &frame, e)) < 0)
 		goto out;
@@ -707,26 +740,21 @@ out:
 }
 
 /* Tile size of a sprite, from the stream's header (the VTT needs it
- * without decoding; the sprite uses the same). */
+ * without decoding; the sprite uses the same). The whole sheet, every
+ * tile, is what the output limits bound. */
 static int
 vid_tile_plan(const struct vctx *v, const struct vid_job *job,
     struct geom_plan *plan, unsigned *turn, struct err *e)
 {
 	const AVCodecParameters *par = v->st->codecpar;
 	const struct params *p = job->params;
-	AVRational sar = av_guess_sample_aspect_ratio(v->fmt, v->st, NULL);
-	int rc;
+	struct geom_limits gl;
 
-	if ((rc = vid_plan(v, p, &job->limits.img, (unsigned)par->width,
-	    (unsigned)par->height, sar, plan, turn, e)) < 0)
-		return rc;
-	if (job->limits.img.max_output_pixels &&
-	    (unsigned long long)plan->out_w * p->sprite_cols * plan->out_h *
-	    p->sprite_rows > job->limits.img.max_output_pixels)
-		return err_set(e, ERR_TOO_LARGE,
-		    "sprite: %ux%u tiles of %ux%u are over the output limit",
-		    p->sprite_cols, p->sprite_rows, plan->out_w, plan->out_h);
-	return 0;
+	vid_geom_limits(p, &job->limits.img, &gl);
+	gl.tiles_x = p->sprite_cols;
+	gl.tiles_y = p->sprite_rows;
+	return vid_plan(v, p, &gl, (unsigned)par->width, (unsigned)par->height,
+	    vid_sar(v, NULL), plan, turn, e);
 }
 
 static void

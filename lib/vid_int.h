@@ -60,10 +60,30 @@ int64_t vid_frame_step(const struct vctx *v);
 int vid_frame_at(struct vctx *v, double sec, enum seek_mode mode,
     unsigned max_frames, struct err *e);
 
-/* The output plan for frames of w x h with sar, and the total turn
- * (display matrix + rotate=) in degrees. */
+/* A pixel aspect ratio counts up to this much either way (see vid.c). */
+#define VID_MAX_SAR 16
+
+/*
+ * The pixel aspect ratio frames of v are shown with: the container's or
+ * the stream's, else frame f's (f may be NULL: the header's only).
+ */
+AVRational vid_sar(const struct vctx *v, const AVFrame *f);
+
+/*
+ * The limits of a still, a sprite or an MJPEG part of p: the output pixel
+ * limit of il and the side limit of the image encoder p asks for (the
+ * caller adds tiles for a sprite).
+ */
+void vid_geom_limits(const struct params *p, const struct img_limits *il,
+    struct geom_limits *gl);
+
+/*
+ * The output plan for frames of w x h with sar (clamped to VID_MAX_SAR),
+ * through geom_plan_limited() within lim, and the total turn (display
+ * matrix + rotate=) in degrees. 0, or ERR_TOO_LARGE naming the limit.
+ */
 int vid_plan(const struct vctx *v, const struct params *p,
-    const struct img_limits *lim, unsigned w, unsigned h, AVRational sar,
+    const struct geom_limits *lim, unsigned w, unsigned h, AVRational sar,
     struct geom_plan *plan, unsigned *turn, struct err *e);
 
 /* v->frame scaled (swscale), turned, flipped, cut or padded into out

@@ -36,6 +36,16 @@
 #include "vid_int.h"
 
 #define OUT_AVIO_BUF	(64 * 1024)
+/*
+ * A transcode's frames: at most the largest frame of H.264 level 5.2
+ * (36864 macroblocks, 4096x2304), what browsers decode; the encoders keep
+ * a few dozen frames in flight (x264's lookahead, VP8's reference
+ * buffers), so this bounds a stream's memory, not only the picture's.
+ * Sides: libx264 refuses more than 16384, libvpx's VP8 more than 16383.
+ */
+#define VT_MAX_PIXELS		(36864ull * 256)
+#define VT_MAX_SIDE_H264	16384u
+#define VT_MAX_SIDE_VP8		16383u
 #define BOUNDARY_MAX	70	/* RFC 2046 */
 /*
  * MJPEG: a frame later than this (the client stopped reading, the disk
@@ -387,6 +397,7 @@ vstream_mjpeg(const struct vstream_job *job, const char *boundary,
 	double period = p.fps > 0 ? 1.0 / p.fps : 0;
 	struct membuf jpeg;
 	struct rgb frame = { 0 };
+	struct geom_limits gl;
 	struct geom_plan plan;
 	struct sink js;
 	struct vsrc s;
@@ -436,9 +447,11 @@ vstream_mjpeg(const struct vstream_job *job, const char *boundary,
 			continue;
 		}
 		if (!planned) {
-			if ((rc = vid_plan(&s.v, &p, &job->limits.img,
-			    (unsigned)f->width, (unsigned)f->height,
-			    f->sample_aspect_ratio, &plan, &turn, e)) < 0)
+			/* Before the first part: a 413 is still an answer. */
+			vid_geom_limits(&p, &job->limits.img, &gl);
+			if ((rc = vid_plan(&s.v, &p, &gl, (unsigned)f->width,
+			    (unsigned)f->height, vid_sar(&s.v, f), &plan, &turn,
+			    e)) < 0)
 				goto out;
 			planned = true;
 		}
@@ -620,8 +633,9 @@ vt_open_video(struct vt *t, struct err *e)
 	bool webm = t->p.format == OUT_WEBM;
 	const AVCodec *codec = avcodec_find_encoder_by_name(webm ? "libvpx" :
 	    "libx264");
-	AVRational sar = av_guess_sample_aspect_ratio(v->fmt, v->st, NULL);
+	AVRational sar = vid_sar(v, NULL);
 	AVRational fr = v->st->avg_frame_rate;
+	struct geom_limits gl = { 0 };
 	unsigned q = t->p.quality ? t->p.quality :
 	    t->job->limits.img.default_quality;
 	AVCodecContext *c;
@@ -635,8 +649,14 @@ vt_open_video(struct vt *t, struct err *e)
 	if (q == 0 || q > 100)
 		q = 80;
 	/* The plan from the header: the muxer's header comes before any
-	 * frame is decoded; a frame of another size is scaled into it. */
-	if ((rc = vid_plan(v, &t->p, &t->job->limits.img, (unsigned)par->width,
+	 * frame is decoded; a frame of another size is scaled into it.
+	 * What the encoder takes bounds it (see VT_MAX_PIXELS). */
+	gl.max_output_pixels = t->job->limits.img.max_output_pixels &&
+	    t->job->limits.img.max_output_pixels < VT_MAX_PIXELS ?
+	    t->job->limits.img.max_output_pixels : VT_MAX_PIXELS;
+	gl.max_side = webm ? VT_MAX_SIDE_VP8 : VT_MAX_SIDE_H264;
+	gl.encoder = webm ? "VP8" : "H.264";
+	if ((rc = vid_plan(v, &t->p, &gl, (unsigned)par->width,
 	    (unsigned)par->height, sar, &t->plan, &t->turn, e)) < 0)
 		return rc;
 	t->direct = t->turn == 0 && !t->p.flip_h && !t->p.flip_v &&
@@ -651,6 +671,7 @@ vt_open_video(struct vt *t, struct err *e)
 
 	if ((t->venc = c = avcodec_alloc_context3(codec)) == NULL)
 		return err_set(e, ERR_INTERNAL, "out of memory");
+	/* Sides <= VT_MAX_SIDE_*: the plan said so. */
 	c->width = (int)even(t->plan.out_w);
 	c->height = (int)even(t->plan.out_h);
 	c->pix_fmt = AV_PIX_FMT_YUV420P;
@@ -1018,7 +1039,7 @@ vt_video_frame(struct vt *t, struct err *e)
 		/* Turned, mirrored, cut or padded as a still is, then to YUV. */
 		if ((rc = vid_render(v, &t->p, &t->plan, t->turn, &rgb, e)) < 0)
 			goto out;
-		rgb_stride = (int)rgb.stride;
+		rgb_stride = (int)rgb.stride;	/* <= RGB_MAX_STRIDE */
 		src = (const uint8_t *const *)&rgb.px;
 		stride = &rgb_stride;
 		sw = (int)rgb.w;

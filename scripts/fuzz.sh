@@ -7,9 +7,16 @@
 # env: FUZZ_SEED=N  libFuzzer's -seed (the same mutations in the same order:
 #                   make check uses 1, so CI replays what passed here)
 #      FUZZ_FRESH=1 start from the seed corpus only (as on a clean clone)
+#      BUILD=DIR    the build directory the targets are in (as make's
+#                   BUILD=; default build): DIR/fuzz/fuzz_*
+# fuzz_video's inputs are a query, a newline, then the file: the seeds pair
+# each query below with each clip, so the pixel planner and the stream
+# paths are fuzzed with the file.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-B="$ROOT/build/fuzz"
+BUILD="${BUILD:-build}"
+case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
+B="$BUILD/fuzz"
 T="${1:-${FUZZ_TIME:-30}}"
 C="$B/corpus"
 SEEDARG=()
@@ -41,14 +48,28 @@ if command -v gm >/dev/null; then
         for f in a.jpg a.png a.gif a.webp a.tiff; do mk "image/$i-$f" "$i" "$tmp/$f"; done
     done
 fi
+mkq() {  # query line + file
+    local name="$1" q="$2" src="$3"
+    { printf '%s\n' "$q"; cat "$src"; } > "$C/$name" 2>/dev/null || true
+}
 if command -v ffmpeg >/dev/null; then
     ff() { ffmpeg -hide_banner -loglevel error -y -f lavfi -i testsrc2=size=64x48:rate=10:duration=1 "$@"; }
     ff -c:v libx264 -g 5 "$tmp/v.mp4"
     ff -c:v libvpx -g 5 "$tmp/v.webm"
     ff -c:v mpeg4 "$tmp/v.avi"
     ff -c:v libx264 -f mpegts "$tmp/v.ts"
-    for i in 03 04 05; do
-        for f in v.mp4 v.webm v.avi v.ts; do mk "video/$i-$f" "$i" "$tmp/$f"; done
+    # pixel aspect ratios far out either way, in the container and the codec
+    ff -vf setsar=sar=1000/1:max=1000 -c:v libx264 -g 5 "$tmp/sar.mkv"
+    ff -vf setsar=sar=1/1000:max=1000 -c:v mpeg4 "$tmp/sar.avi"
+    n=0
+    for q in "info" "t=0.5&size=32x" "sprite=2x1&size=16x16" "sprite=20x5&size=64x64&format=vtt" \
+        "size=16384x1&fit=cover&enlarge=1" "size=1x16384&fit=cover&enlarge=1&dpr=4&rotate=90" \
+        "size=200x200&fit=fill&enlarge=1&flip=v" "t=50%&size=100x20&fit=contain&gravity=east&bg=ff0000" \
+        "sprite=3x2&size=40x40&fit=cover&enlarge=1&rotate=270&format=png" \
+        "format=mjpeg&size=40x30&fit=cover" "format=mjpeg&size=16384x1&fit=cover&enlarge=1" \
+        "format=mp4&size=32x32&fit=fill&enlarge=1" "format=webm&size=16x16&rotate=90&start=0.2"; do
+        n=$((n + 1))
+        for f in v.mp4 v.webm v.avi v.ts sar.mkv sar.avi; do mkq "video/q$n-$f" "$q" "$tmp/$f"; done
     done
 fi
 

@@ -638,7 +638,6 @@ def info(api, name):
                   "orientation": 1, "alpha": False, "colorspace": "rgb", "icc": False}),
     ("exif6.jpg", {"width": 600, "height": 400, "orientation": 6}),
     ("anim.gif", {"format": "GIF", "width": 200, "height": 150, "frames": 4}),
-    ("long.gif", {"frames": MAX_FRAMES + 4}),
     ("pages.tif", {"format": "TIFF", "frames": 3}),
     ("alpha.png", {"format": "PNG", "alpha": True, "width": 400, "height": 300}),
     ("quad.png", {"format": "PNG", "alpha": False}),
@@ -691,7 +690,9 @@ def test_animated_gif_to_jpeg_is_its_first_frame(api):
 
 
 def test_animation_over_max_frames_is_413(api):
-    for query in ("", "size=32x32", "size=32x32&format=webp"):
+    # info too: frames are counted while reading headers, up to one past
+    # the limit, so the count over it is not known
+    for query in ("", "size=32x32", "size=32x32&format=webp", "info", "frame=0"):
         path = url("long.gif", query)
         assert_error_names(api.get(path), 413, "frames", path)
 

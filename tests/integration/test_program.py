@@ -9,6 +9,11 @@ The misbehaving programs are one Python helper (written at test time) run
 in a mode: lines, fail, signal, sleep, empty, flood, flood_fail, forever,
 argv, fds, env. mediafcgi answers every path (mount ""), so programs take
 their own prefixes next to the media API.
+
+accept: a playlist, a concat list, an SVG or an MVG named like a video or
+an image is 415 before the program starts. Programs that touch a marker
+file when they start (MARKER, a script run directly as argv[0]) show that
+they never did.
 """
 
 import http.client
@@ -82,6 +87,39 @@ elif mode == "env":
     out.write(json.dumps(dict(os.environ)).encode())
 '''
 
+# argv[0] of the accept routes: proof that it started (the marker), then
+# the file it was given, as is.
+MARKER = '''#!/usr/bin/python3
+import sys
+open(sys.argv[1], "a").close()
+sys.stdout.buffer.write(open(sys.argv[2], "rb").read() if len(sys.argv) > 2 else b"ok")
+'''
+
+
+def hostile_files(root, outside):
+    """Text a program would follow to files outside the root, each named
+    like media the route takes: name -> bytes."""
+    secret_jpg = os.path.join(outside, "secret.jpg")
+    return {
+        # ffmpeg -i: an HLS playlist opens its segments, ffconcat its files
+        "playlist.mp4": ("#EXTM3U\n#EXT-X-TARGETDURATION:3\n#EXTINF:3,\n%s\n"
+                         "#EXT-X-ENDLIST\n" % os.path.join(outside, "secret.mp4")).encode(),
+        "concat.mp4": ("ffconcat version 1.0\nfile %s\n"
+                       % os.path.join(outside, "secret.mp4")).encode(),
+        # gm convert: an SVG or an MVG draws a file it names
+        "drawing.jpg": ('<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" '
+                        'xmlns:xlink="http://www.w3.org/1999/xlink" width="160" height="120">'
+                        '<image xlink:href="%s" width="160" height="120"/></svg>\n'
+                        % secret_jpg).encode(),
+        "vector.jpg": ("push graphic-context\nviewbox 0 0 160 120\nimage over 0,0 160,120 "
+                       "'%s'\npop graphic-context\n" % secret_jpg).encode(),
+        # cjpeg's route takes .ppm (and the pnm one .pgm: .ppm goes to cjpeg)
+        "drawing.ppm": ('<svg xmlns="http://www.w3.org/2000/svg"><image href="%s"/></svg>\n'
+                        % secret_jpg).encode(),
+        "drawing.pgm": ('<svg xmlns="http://www.w3.org/2000/svg"><image href="%s"/></svg>\n'
+                        % secret_jpg).encode(),
+    }
+
 
 # ---------------------------------------------------------------- fixtures
 
@@ -99,6 +137,7 @@ def pdirs():
     gm = ["gm", "convert", "-size", "160x120"]
     subprocess.run(gm + ["gradient:red-blue", os.path.join(root, "photo.ppm")], check=True)
     subprocess.run(gm + ["gradient:green-yellow", os.path.join(root, "photo.jpg")], check=True)
+    subprocess.run(gm + ["gradient:black-white", os.path.join(root, "photo.pgm")], check=True)
     subprocess.run(gm + ["xc:white", os.path.join(outside, "secret.jpg")], check=True)
     subprocess.run(gm + ["xc:white", os.path.join(outside, "secret.ppm")], check=True)
     os.symlink(os.path.join(outside, "secret.jpg"), os.path.join(root, "link.jpg"))
@@ -106,7 +145,19 @@ def pdirs():
     subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
                     "testsrc=duration=3:size=160x120:rate=25", "-c:v", "mpeg4",
                     os.path.join(root, "clip.mp4")], check=True)
-    yield {"top": top, "root": root, "outside": outside, "helper": helper}
+    shutil.copy(os.path.join(root, "clip.mp4"), os.path.join(outside, "secret.mp4"))
+    for name, data in hostile_files(root, outside).items():
+        with open(os.path.join(root, name), "wb") as f:
+            f.write(data)
+    marker = os.path.join(top, "marker.py")
+    with open(marker, "w") as f:
+        f.write(MARKER)
+    os.chmod(marker, 0o755)
+    markers = os.path.join(top, "markers")
+    os.makedirs(markers)
+    os.chmod(markers, 0o777)            # the worker may run as another user
+    yield {"top": top, "root": root, "outside": outside, "helper": helper,
+           "marker": marker, "markers": markers}
     shutil.rmtree(top, ignore_errors=True)
 
 
@@ -117,22 +168,42 @@ def helper_program(pdirs, prefix, mode, **extra):
     return d
 
 
+def marker_program(pdirs, name, args="{file}", **extra):
+    """/x/NAME/: MARKER touching markers/NAME, then writing args' file."""
+    d = {"match": "prefix:/x/%s/" % name,
+         "argv": "%s %s %s" % (pdirs["marker"], os.path.join(pdirs["markers"], name), args),
+         "content_type": "application/octet-stream"}
+    d.update(extra)
+    return d
+
+
 def programs(pdirs):
     forever_pid = os.path.join(pdirs["top"], "forever.pid")
     silent_pid = os.path.join(pdirs["top"], "silent.pid")
     return {
         # README examples
         "program cjpeg": {"match": "ext:.ppm", "argv": "cjpeg -quality {q} {file}",
-                          "param.q": "int 1 100 75", "content_type": "image/jpeg"},
+                          "param.q": "int 1 100 75", "content_type": "image/jpeg",
+                          "accept": "pnm"},
         "program gm": {"match": "prefix:/gm/",
                        "argv": "gm convert {file} -resize {w}x{h} jpeg:-",
                        "param.w": "int 1 2000 320", "param.h": "int 1 2000 240",
-                       "content_type": "image/jpeg"},
+                       "content_type": "image/jpeg", "accept": "image"},
         "program webm": {"match": "prefix:/webm/",
                          "argv": "ffmpeg -hide_banner -loglevel error -i {file} -t {t} "
                                  "-c:v libvpx -f webm -",
                          "param.t": "int 1 10 1", "content_type": "video/webm",
-                         "timeout": "30"},
+                         "timeout": "30", "accept": "video"},
+        # accept: programs that show whether they started
+        "program ff": marker_program(pdirs, "ff", accept="mp4,webm"),
+        "program img": marker_program(pdirs, "img", accept="jpeg,png"),
+        "program pnm": marker_program(pdirs, "pnm", accept="pnm"),
+        "program media": marker_program(pdirs, "media"),           # the default
+        "program any": marker_program(pdirs, "any", accept="any"),
+        "program word": marker_program(pdirs, "word", "{file} {s}", accept="jpeg",
+                                       **{"param.s": "string 40 x charset=word"}),
+        "program text": marker_program(pdirs, "text", "{file} {s}", accept="jpeg",
+                                       **{"param.s": "string 40 x charset=text"}),
         # behaviour
         "program lines": helper_program(pdirs, "/t/lines/", "lines"),
         "program fail": helper_program(pdirs, "/t/fail/", "fail"),
@@ -627,6 +698,145 @@ def test_path_traversal_for_file_is_403(pstack):
     assert pstack.get("/gm/").status == 404
 
 
+# ---------------------------------------------------------------- accept
+
+def marker(pdirs, name):
+    return os.path.join(pdirs["markers"], name)
+
+
+def clear_markers(pdirs):
+    for n in os.listdir(pdirs["markers"]):
+        os.unlink(os.path.join(pdirs["markers"], n))
+
+
+def assert_415(r, program, accepts):
+    assert r.status == 415, r
+    assert r.content_type == "application/json", r
+    j = r.json()
+    assert j["status"] == 415, j
+    assert "program %s accepts %s;" % (program, accepts) in j["error"], j
+    assert b"secret" not in r.body and b"EXTM3U" not in r.body, r
+
+
+MEDIA_TYPES = "jpeg, png, gif, webp, tiff, heif, jxl, mp4, mkv, avi, mpegts"
+
+# (path, program, what it accepts): a disguised file for each kind of route
+DISGUISED = [
+    ("/x/ff/playlist.mp4", "ff", "mp4, mkv"),
+    ("/x/ff/concat.mp4", "ff", "mp4, mkv"),
+    ("/x/img/drawing.jpg", "img", "jpeg, png"),
+    ("/x/img/vector.jpg", "img", "jpeg, png"),
+    ("/x/pnm/drawing.pgm", "pnm", "pnm"),
+    ("/x/media/playlist.mp4", "media", MEDIA_TYPES),
+    ("/x/media/vector.jpg", "media", MEDIA_TYPES),
+    # the README's routes, real ffmpeg, gm and cjpeg behind them
+    ("/webm/playlist.mp4", "webm", "mp4, mkv, avi, mpegts"),
+    ("/webm/concat.mp4", "webm", "mp4, mkv, avi, mpegts"),
+    ("/gm/drawing.jpg", "gm", "jpeg, png, gif, webp, tiff, heif, jxl"),
+    ("/gm/vector.jpg", "gm", "jpeg, png, gif, webp, tiff, heif, jxl"),
+    ("/drawing.ppm", "cjpeg", "pnm"),
+]
+
+
+@pytest.mark.parametrize("path,program,accepts", DISGUISED,
+                         ids=[d[0] for d in DISGUISED])
+def test_disguised_file_is_415_and_the_program_never_starts(pstack, pdirs, path,
+                                                           program, accepts):
+    clear_markers(pdirs)
+    with Clean(pstack):
+        r = pstack.get(path)
+    assert_415(r, program, accepts)
+    assert "this file is none of the types the server recognises" in r.json()["error"]
+    assert os.listdir(pdirs["markers"]) == [], "the program started"
+    # the worker lives on and the next request through the route is served
+    good = {"ff": "/x/ff/clip.mp4", "img": "/x/img/photo.jpg", "pnm": "/x/pnm/photo.pgm",
+            "media": "/x/media/photo.jpg", "webm": "/webm/clip.mp4",
+            "gm": "/gm/photo.jpg?w=40&h=40", "cjpeg": "/photo.ppm"}[program]
+    with Clean(pstack):
+        g = pstack.get(good)
+    assert g.status == 200, g
+
+
+def test_accepted_files_reach_the_program(pstack, pdirs):
+    for path, name, src in (("/x/ff/clip.mp4", "ff", "clip.mp4"),
+                            ("/x/img/photo.jpg", "img", "photo.jpg"),
+                            ("/x/pnm/photo.pgm", "pnm", "photo.pgm"),
+                            ("/x/media/clip.mp4", "media", "clip.mp4"),
+                            ("/x/media/photo.jpg", "media", "photo.jpg")):
+        clear_markers(pdirs)
+        with Clean(pstack):
+            r = pstack.get(path)
+        assert r.status == 200, (path, r)
+        with open(os.path.join(pdirs["root"], src), "rb") as f:
+            assert r.body == f.read(), path
+        assert os.listdir(pdirs["markers"]) == [name], path
+
+
+def test_real_but_unaccepted_type_is_415_naming_it(pstack, pdirs):
+    """A real video to an image program: the message says what it is."""
+    clear_markers(pdirs)
+    with Clean(pstack):
+        r = pstack.get("/x/img/clip.mp4")
+    assert_415(r, "img", "jpeg, png")
+    assert r.json()["error"].endswith("this file is mp4"), r.json()
+    r = pstack.get("/x/pnm/photo.jpg")
+    assert_415(r, "pnm", "pnm")
+    assert r.json()["error"].endswith("this file is jpeg"), r.json()
+    # Netpbm is nothing the media routes read, so not in the default list
+    r = pstack.get("/x/media/photo.pgm")
+    assert_415(r, "media", MEDIA_TYPES)
+    assert r.json()["error"].endswith("this file is pnm"), r.json()
+    assert os.listdir(pdirs["markers"]) == []
+
+
+def test_empty_file_is_422_before_the_program(pstack, pdirs):
+    path = os.path.join(pdirs["root"], "empty.jpg")
+    open(path, "wb").close()
+    clear_markers(pdirs)
+    try:
+        with Clean(pstack):
+            r = pstack.get("/x/img/empty.jpg")
+    finally:
+        os.unlink(path)
+    assert r.status == 422 and r.json() == {"error": "empty file", "status": 422}, r
+    assert os.listdir(pdirs["markers"]) == []
+
+
+def test_accept_any_lets_a_disguised_file_through(pstack, pdirs):
+    """Documented as dangerous: the program reads whatever the file is."""
+    clear_markers(pdirs)
+    with Clean(pstack):
+        r = pstack.get("/x/any/playlist.mp4")
+    assert r.status == 200, r
+    assert r.body.startswith(b"#EXTM3U\n"), r
+    assert os.listdir(pdirs["markers"]) == ["any"]
+
+
+def test_string_charset_is_400_before_the_program(pstack, pdirs):
+    clear_markers(pdirs)
+    for path, want in (
+            ("/x/word/photo.jpg?s=a%20b", "s: ' ' is not in charset=word, got 'a b'"),
+            ("/x/word/photo.jpg?s=%40%2Fetc%2Fpasswd", "s: '@' is not in charset=word"),
+            ("/x/word/photo.jpg?s=text:x", "s: ':' is not in charset=word"),
+            ("/x/word/photo.jpg?s=-x", "s: must not start with '-'"),
+            ("/x/text/photo.jpg?s=%40%2Fetc%2Fpasswd", "s: must not start with '@'"),
+            ("/x/text/photo.jpg?s=%2Bprofile", "s: must not start with '+'"),
+            ("/x/text/photo.jpg?s=caf%C3%A9", "s: byte 0xc3 is not in charset=text")):
+        with Clean(pstack):
+            r = pstack.get(path)
+        assert r.status == 400 and r.content_type == "application/json", (path, r)
+        assert r.json() == {"error": r.json()["error"], "status": 400}, r.json()
+        assert r.json()["error"].startswith(want), (path, r.json())
+        assert os.listdir(pdirs["markers"]) == [], path
+    # within the charset: served
+    for path, name in (("/x/word/photo.jpg?s=Ab_9-x", "word"),
+                       ("/x/text/photo.jpg?s=Hello,%20a%40b%20c%2Bd", "text")):
+        with Clean(pstack):
+            r = pstack.get(path)
+        assert r.status == 200, (path, r)
+        assert name in os.listdir(pdirs["markers"])
+
+
 # ---------------------------------------------------------------- the child
 
 def test_child_descriptors(pstack):
@@ -668,3 +878,9 @@ def test_bad_program_config_is_refused_at_start(tmp_path, pdirs):
     check({"match": "prefix:/x/", "argv": "cat {file}", "timeout": "60"},
           "below [server] request_timeout 60")
     check({"argv": "cat {file}"}, "match is required")
+    check({"match": "prefix:/x/", "argv": "cat {file}", "accept": "jpeg,svg"},
+          "bad.conf:8: program x: accept: unknown type 'svg'")
+    check({"match": "prefix:/x/", "argv": "echo hi", "accept": "jpeg"},
+          "accept needs {file}")
+    check({"match": "prefix:/x/", "argv": "echo {s}", "param.s": "string 9 charset=ascii"},
+          "bad.conf:8: program x: param.s: charset: expected")

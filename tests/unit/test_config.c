@@ -217,6 +217,39 @@ test_endpoint_paths_and_presets(void **state)
 	expect_refused("[server]\nallow_root = maybe\n", 2, "allow_root");
 }
 
+/* Key rotation: signing_key given again adds a key; the first signs. */
+static void
+test_several_signing_keys(void **state)
+{
+	struct config c;
+	char why[512], path[64];
+
+	(void)state;
+	config_init(&c);
+	assert_int_equal(load_text(&c,
+	    "[security]\nsigning_key = the new key, 16+ chars\n"
+	    "signing_key = the old key, 16+ chars\n",
+	    why, sizeof(why), path, sizeof(path)), 0);
+	assert_int_equal(c.n_signing_keys, 2);
+	assert_string_equal(c.signing_keys[0], "the new key, 16+ chars");
+	assert_string_equal(c.signing_keys[1], "the old key, 16+ chars");
+	config_cleanup(&c);
+	expect_refused("[security]\nsigning_key = short\n", 2, "16 characters");
+	expect_refused("[security]\nsigning_key = 0123456789abcdef\n"
+	    "signing_key = 0123456789abcdef\n", 3, "the same key twice");
+	expect_refused("[security]\nsigning_key = 0123456789abcde1\n"
+	    "signing_key = 0123456789abcde2\nsigning_key = 0123456789abcde3\n"
+	    "signing_key = 0123456789abcde4\nsigning_key = 0123456789abcde5\n"
+	    "signing_key = 0123456789abcde6\nsigning_key = 0123456789abcde7\n"
+	    "signing_key = 0123456789abcde8\nsigning_key = 0123456789abcde9\n",
+	    10, "at most 8 keys");
+	/* A preset cannot carry a URL's signature or expiry. */
+	expect_refused("[preset thumb]\nexpires = 1800000000\n", 2,
+	    "'expires' cannot be part of a preset");
+	expect_refused("[preset thumb]\nsig = 00\n", 2,
+	    "'sig' cannot be part of a preset");
+}
+
 int
 main(void)
 {
@@ -229,6 +262,7 @@ main(void)
 		cmocka_unit_test(test_validate_needs_root_directory),
 		cmocka_unit_test(test_root_needs_a_user_or_allow_root),
 		cmocka_unit_test(test_endpoint_paths_and_presets),
+		cmocka_unit_test(test_several_signing_keys),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -1,10 +1,13 @@
 /*
  * test_geom - the fit modes' arithmetic: landscape and portrait sources into
  * landscape, portrait and square boxes, one-side and no boxes, enlarge on
- * and off, gravity, and sizes at the edges of the types.
+ * and off, gravity, and sizes at the edges of the types; and the one
+ * pixel-limit planner, geom_plan_limited(): intermediate, output, side and
+ * sheet bounds, each refusal a 413 naming its limit.
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -546,6 +549,220 @@ plans_are_consistent_over_a_grid(void **state)
 	}
 }
 
+/* ---- geom_plan_limited(): the one pixel-limit planner ---- */
+
+static int
+limited(unsigned sw, unsigned sh, unsigned bw, unsigned bh, enum fit fit,
+    bool enlarge, const struct geom_limits *lim, struct geom_plan *p,
+    struct err *e)
+{
+	struct geom_box box = { .w = bw, .h = bh, .fit = fit,
+	    .gravity = GRAV_CENTER, .enlarge = enlarge };
+
+	err_init(e);
+	return geom_plan_limited(sw, sh, &box, lim, p, e);
+}
+
+static void
+expect_refused(int line, int rc, const struct err *e, const char *msg)
+{
+	if (rc != -(int)ERR_TOO_LARGE || e->kind != ERR_TOO_LARGE)
+		fail_msg("line %d: rc %d kind %d (%s), want ERR_TOO_LARGE",
+		    line, rc, (int)e->kind, e->msg);
+	if (strstr(e->msg, msg) == NULL)
+		fail_msg("line %d: message \"%s\" lacks \"%s\"", line, e->msg,
+		    msg);
+}
+
+#define REFUSED(rc, e, msg) expect_refused(__LINE__, rc, e, msg)
+
+static void
+limited_plan_is_geom_plan_within_the_limits(void **state)
+{
+	struct geom_limits lim = { .max_output_pixels = 25000000 };
+	struct geom_plan a, b;
+	struct err e;
+
+	(void)state;
+	assert_int_equal(limited(1920, 1080, 300, 300, FIT_COVER, NO, &lim,
+	    &a, &e), 0);
+	assert_int_equal(geom_plan(1920, 1080, 300, 300, FIT_COVER,
+	    GRAV_CENTER, NO, &b), 0);
+	assert_memory_equal(&a, &b, sizeof(a));
+	assert_int_equal(e.kind, ERR_NONE);
+	/* Exactly at the limits: 5000x5000 output, 4x as much scaled. */
+	assert_int_equal(limited(4000, 2000, 5000, 5000, FIT_COVER, YES, &lim,
+	    &a, &e), 0);
+	assert_int_equal(a.scale_w, 10000);
+	assert_int_equal(a.scale_h, 5000);
+	assert_int_equal(a.out_w, 5000);
+	assert_int_equal(a.out_h, 5000);
+}
+
+static void
+limited_refuses_a_huge_intermediate(void **state)
+{
+	struct geom_limits lim = { .max_output_pixels = 25000000 };
+	struct geom_plan p;
+	struct err e;
+	int rc;
+
+	(void)state;
+	/* The issue: 320x240 cover 16384x1, enlarged: 16384x12288 scaled to
+	 * cut a 16384x1 output of 16 kpx. */
+	rc = limited(320, 240, 16384, 1, FIT_COVER, YES, &lim, &p, &e);
+	REFUSED(rc, &e, "size: intermediate 16384x12288 is over the limit of "
+	    "100000000 pixels");
+	assert_int_equal(p.out_w, 0);	/* nothing to allocate from */
+	/* dpr=4: sides past what any int stride or GraphicsMagick takes. */
+	rc = limited(320, 240, 65536, 4, FIT_COVER, YES, &lim, &p, &e);
+	REFUSED(rc, &e, "intermediate 65536x49152 is over the limit of 65535 "
+	    "pixels a side");
+	/* Tall as well as wide. */
+	rc = limited(320, 240, 1, 16384, FIT_COVER, YES, &lim, &p, &e);
+	REFUSED(rc, &e, "intermediate 21845x16384 is over the limit");
+	/* A thin source (an extreme pixel aspect ratio): 1x240 to cover a
+	 * square box takes a side of millions. */
+	rc = limited(1, 240, 16384, 16384, FIT_COVER, YES, &lim, &p, &e);
+	REFUSED(rc, &e, "intermediate 16384x3932160 is over the limit of "
+	    "65535 pixels a side");
+	/* outside has no cut: its scaled image is the output. */
+	rc = limited(1, 240, 16384, 16384, FIT_OUTSIDE, YES, &lim, &p, &e);
+	REFUSED(rc, &e, "size: output 16384x3932160");
+}
+
+static void
+limited_refuses_a_huge_output(void **state)
+{
+	struct geom_limits lim = { .max_output_pixels = 25000000 };
+	struct geom_plan p;
+	struct err e;
+	int rc;
+
+	(void)state;
+	rc = limited(320, 240, 16384, 16384, FIT_FILL, YES, &lim, &p, &e);
+	REFUSED(rc, &e, "size: output 16384x16384 is over the limit of "
+	    "25000000 pixels");
+	/* Padded: the canvas counts, not the picture on it. */
+	rc = limited(320, 240, 16384, 2000, FIT_CONTAIN, YES, &lim, &p, &e);
+	REFUSED(rc, &e, "size: output 16384x2000 is over the limit");
+	/* Without a configured limit the absolute one holds. */
+	memset(&lim, 0, sizeof(lim));
+	rc = limited(60000, 60000, 0, 0, FIT_INSIDE, NO, &lim, &p, &e);
+	REFUSED(rc, &e, "over the limit of 268435456 pixels");
+	assert_int_equal(limited(16384, 16384, 0, 0, FIT_INSIDE, NO, &lim, &p,
+	    &e), 0);
+}
+
+static void
+limited_applies_the_encoders_side(void **state)
+{
+	struct geom_limits lim = { .max_output_pixels = 25000000,
+	    .max_side = 16383, .encoder = "WebP" };
+	struct geom_plan p;
+	struct err e;
+	int rc;
+
+	(void)state;
+	rc = limited(320, 240, 16384, 4, FIT_FILL, YES, &lim, &p, &e);
+	REFUSED(rc, &e, "size: output 16384x4 is over the limit of 16383 "
+	    "pixels a side of WebP");
+	assert_int_equal(limited(320, 240, 16383, 4, FIT_FILL, YES, &lim, &p,
+	    &e), 0);
+	/* A side limit over the absolute one is the absolute one. */
+	lim.max_side = 100000;
+	lim.encoder = NULL;
+	rc = limited(320, 240, 65536, 4, FIT_FILL, YES, &lim, &p, &e);
+	REFUSED(rc, &e, "over the limit of 65535 pixels a side");
+}
+
+static void
+limited_counts_every_tile_of_a_sheet(void **state)
+{
+	struct geom_limits lim = { .max_output_pixels = 25000000,
+	    .max_side = 65500, .encoder = "JPEG", .tiles_x = 20,
+	    .tiles_y = 5 };
+	struct geom_plan p;
+	struct err e;
+	int rc;
+
+	(void)state;
+	/* 100 tiles of 640x480: 30.7 MP. */
+	rc = limited(640, 480, 0, 0, FIT_INSIDE, NO, &lim, &p, &e);
+	REFUSED(rc, &e, "size: output 12800x2400 is over the limit of "
+	    "25000000 pixels");
+	/* 20 tiles of 4000 wide: a sheet wider than JPEG takes. */
+	rc = limited(4000, 100, 0, 0, FIT_INSIDE, NO, &lim, &p, &e);
+	REFUSED(rc, &e, "output 80000x500 is over the limit of 65500 pixels "
+	    "a side of JPEG");
+	/* Tiles of the largest box: sides times tiles stay in 64 bits. */
+	lim.tiles_x = lim.tiles_y = UINT_MAX;
+	rc = limited(UINT_MAX, UINT_MAX, 0, 0, FIT_INSIDE, NO, &lim, &p, &e);
+	REFUSED(rc, &e, "over the limit");
+	lim.tiles_x = 10;
+	lim.tiles_y = 10;
+	assert_int_equal(limited(640, 480, 160, 0, FIT_INSIDE, NO, &lim, &p,
+	    &e), 0);
+	assert_int_equal(p.out_w, 160);
+	assert_int_equal(p.out_h, 120);
+}
+
+static void
+limited_extremes_never_overflow(void **state)
+{
+	static const unsigned sides[] = { 1, 2, 3, 240, 65535, 65536,
+	    1u << 31, UINT_MAX };
+	static const enum fit fits[] = { FIT_INSIDE, FIT_COVER, FIT_CONTAIN,
+	    FIT_FILL, FIT_OUTSIDE };
+	struct geom_limits lims[] = { { .max_output_pixels = 1ull << 40 },
+	    { .max_output_pixels = 25000000, .max_side = 65500,
+	    .tiles_x = 20, .tiles_y = UINT_MAX } };
+	size_t n = sizeof(sides) / sizeof(*sides);
+
+	(void)state;
+	/* Every accepted plan is inside every bound; every refusal is a
+	 * 413 (or no picture size). */
+	for (size_t l = 0; l < 2; l++)
+	for (size_t a = 0; a < n; a++)
+	for (size_t b = 0; b < n; b++)
+	for (size_t c = 0; c < n; c++)
+	for (size_t d = 0; d < n; d++)
+	for (size_t f = 0; f < 5; f++)
+	for (int en = 0; en < 2; en++) {
+		struct geom_plan p;
+		struct err e;
+		int rc = limited(sides[a], sides[b], sides[c] == 1 ? 0 :
+		    sides[c], sides[d] == 1 ? 0 : sides[d], fits[f], en,
+		    &lims[l], &p, &e);
+
+		if (rc == 0) {
+			assert_true(p.scale_w <= GEOM_MAX_SIDE &&
+			    p.scale_h <= GEOM_MAX_SIDE);
+			assert_true(p.out_w <= GEOM_MAX_SIDE &&
+			    p.out_h <= GEOM_MAX_SIDE);
+			assert_true((uint64_t)p.scale_w * p.scale_h <=
+			    GEOM_MAX_PIXELS);
+			assert_true((uint64_t)p.out_w * p.out_h <=
+			    GEOM_MAX_PIXELS);
+		} else {
+			assert_int_equal(e.kind, ERR_TOO_LARGE);
+		}
+	}
+}
+
+static void
+limited_refuses_no_picture(void **state)
+{
+	struct geom_limits lim = { 0 };
+	struct geom_plan p;
+	struct err e;
+
+	(void)state;
+	assert_int_equal(limited(0, 240, 100, 100, FIT_COVER, NO, &lim, &p,
+	    &e), -(int)ERR_UNDECODABLE);
+	assert_int_equal(e.kind, ERR_UNDECODABLE);
+}
+
 int
 main(void)
 {
@@ -579,6 +796,13 @@ main(void)
 		cmocka_unit_test(results_beyond_32_bits_are_refused),
 		cmocka_unit_test(bad_arguments_are_refused),
 		cmocka_unit_test(plans_are_consistent_over_a_grid),
+		cmocka_unit_test(limited_plan_is_geom_plan_within_the_limits),
+		cmocka_unit_test(limited_refuses_a_huge_intermediate),
+		cmocka_unit_test(limited_refuses_a_huge_output),
+		cmocka_unit_test(limited_applies_the_encoders_side),
+		cmocka_unit_test(limited_counts_every_tile_of_a_sheet),
+		cmocka_unit_test(limited_extremes_never_overflow),
+		cmocka_unit_test(limited_refuses_no_picture),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

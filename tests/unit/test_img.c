@@ -70,19 +70,18 @@ struct result {
 	char magick[16];
 };
 
+/* The job of a source held in fd (closed here) with query, through
+ * img_thumb(), its output decoded again into r. */
 static void
-run(const char *coder, enum media_type type, unsigned w, unsigned h,
-    bool alpha, size_t cut, const char *query, const struct img_limits *lim,
-    struct result *r)
+run_fd(int fd, off_t size, enum media_type type, const char *query,
+    const struct img_limits *lim, struct result *r)
 {
-	struct img_limits dflt = { 0, 0, 0, 80 };
+	struct img_limits dflt = { 0, 0, 0, 80, 0 };
 	struct params p;
 	struct sink s;
 	struct img_job job;
 	ExceptionInfo ex;
 	ImageInfo *ii;
-	off_t size;
-	int fd = make_source(coder, w, h, alpha, cut, &size);
 
 	params_init(&p);
 	err_init(&r->e);
@@ -105,6 +104,17 @@ run(const char *coder, enum media_type type, unsigned w, unsigned h,
 	snprintf(r->magick, sizeof(r->magick), "%.15s", r->im->magick);
 	DestroyImageInfo(ii);
 	DestroyExceptionInfo(&ex);
+}
+
+static void
+run(const char *coder, enum media_type type, unsigned w, unsigned h,
+    bool alpha, size_t cut, const char *query, const struct img_limits *lim,
+    struct result *r)
+{
+	off_t size;
+	int fd = make_source(coder, w, h, alpha, cut, &size);
+
+	run_fd(fd, size, type, query, lim, r);
 }
 
 static void
@@ -250,9 +260,9 @@ test_truncated_jpeg_is_undecodable(void **state)
 static void
 test_limits_refuse_before_decoding(void **state)
 {
-	struct img_limits px = { 0, 1000, 0, 80 };
-	struct img_limits bytes = { 100, 0, 0, 80 };
-	struct img_limits out = { 0, 0, 2500, 80 };
+	struct img_limits px = { 0, 1000, 0, 80, 0 };
+	struct img_limits bytes = { 100, 0, 0, 80, 0 };
+	struct img_limits out = { 0, 0, 2500, 80, 0 };
 	struct result r;
 
 	(void)state;
@@ -267,6 +277,36 @@ test_limits_refuse_before_decoding(void **state)
 	run("PNG", MT_PNG, 100, 100, false, 0, "size=60x60", &out, &r);
 	assert_int_equal(r.e.kind, ERR_TOO_LARGE);
 	assert_non_null(strstr(r.e.msg, "size"));
+	done(&r);
+}
+
+static void
+test_pixel_plan_refuses_before_decoding(void **state)
+{
+	struct img_limits lim = { .max_output_pixels = 25000000,
+	    .default_quality = 80 };
+	struct result r;
+
+	(void)state;
+	/* A cut of 16 kpx from a scaled image of 201 MP. */
+	run("JPEG", MT_JPEG, 320, 240, false, 0,
+	    "size=16384x1&fit=cover&enlarge=1", &lim, &r);
+	assert_int_equal(r.e.kind, ERR_TOO_LARGE);
+	assert_non_null(strstr(r.e.msg, "size: intermediate 16384x12288 is "
+	    "over the limit of 100000000 pixels"));
+	done(&r);
+	/* WebP holds 16383 pixels a side: a 413, not the encoder's 500. */
+	run("JPEG", MT_JPEG, 320, 240, false, 0,
+	    "size=16384x4&fit=fill&enlarge=1&format=webp", &lim, &r);
+	assert_int_equal(r.e.kind, ERR_TOO_LARGE);
+	assert_non_null(strstr(r.e.msg, "16383 pixels a side of WebP"));
+	done(&r);
+	/* The same size as PNG is within every limit. */
+	run("JPEG", MT_JPEG, 320, 240, false, 0,
+	    "size=16384x4&fit=fill&enlarge=1&format=png", &lim, &r);
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(r.im->columns, 16384);
+	assert_int_equal(r.im->rows, 4);
 	done(&r);
 }
 
@@ -305,6 +345,299 @@ test_rotate_swaps_box_sides(void **state)
 	done(&r);
 }
 
+/* A memfd holding len bytes of data. */
+static int
+memfd_of(const void *data, size_t len, off_t *size)
+{
+	int fd = memfd_create("src", 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, len), (ssize_t)len);
+	*size = (off_t)len;
+	return fd;
+}
+
+/*
+ * A GIF of n 1x1 frames written by hand (15 bytes each: a descriptor and
+ * the LZW data of one pixel), as a hostile client would: 10^5 frames are
+ * 1.5 MB and cost nothing to make.
+ */
+static unsigned char *
+gif_of_tiny_frames(unsigned long n, size_t *len)
+{
+	static const unsigned char head[] = {
+		'G', 'I', 'F', '8', '9', 'a', 1, 0, 1, 0, 0x80, 0, 0,
+		0xff, 0, 0, 0, 0, 0xff,		/* two colours */
+	};
+	static const unsigned char frame[] = {
+		0x2c, 0, 0, 0, 0, 1, 0, 1, 0, 0,	/* 1x1 at 0,0 */
+		2, 2, 0x4c, 0x01, 0,			/* clear, 0, end */
+	};
+	unsigned char *b, *q;
+
+	*len = sizeof(head) + n * sizeof(frame) + 1;
+	assert_non_null(b = malloc(*len));
+	memcpy(b, head, sizeof(head));
+	q = b + sizeof(head);
+	for (unsigned long i = 0; i < n; i++, q += sizeof(frame))
+		memcpy(q, frame, sizeof(frame));
+	*q = 0x3b;
+	return b;
+}
+
+/*
+ * A TIFF of n 1x1 grey pages written by hand, each IFD pointing at the
+ * same one-byte strip: 10^4 pages in 1 MB.
+ */
+static unsigned char *
+tiff_of_tiny_pages(unsigned long n, size_t *len)
+{
+	/* width, height, bits (8), compression, photometric, strip offset
+	 * (8), samples, rows per strip, strip bytes: (tag, type, value) */
+	static const uint16_t entry[9][3] = {
+		{ 256, 4, 1 }, { 257, 4, 1 }, { 258, 3, 8 }, { 259, 3, 1 },
+		{ 262, 3, 1 }, { 273, 4, 8 }, { 277, 3, 1 }, { 278, 4, 1 },
+		{ 279, 4, 1 },
+	};
+	const size_t ifd = 2 + 12 * 9 + 4;
+	unsigned char *b, *q;
+
+	*len = 10 + n * ifd;
+	assert_non_null(b = calloc(1, *len));
+	memcpy(b, "II*\0\12\0\0\0", 8);	/* first IFD at 10, strip at 8 */
+	for (unsigned long i = 0; i < n; i++) {
+		uint32_t next = i + 1 < n ? (uint32_t)(10 + (i + 1) * ifd) : 0;
+
+		q = b + 10 + i * ifd;
+		q[0] = 9;
+		for (int t = 0; t < 9; t++) {
+			unsigned char *en = q + 2 + 12 * t;
+
+			en[0] = entry[t][0] & 0xff;
+			en[1] = entry[t][0] >> 8;
+			en[2] = (unsigned char)entry[t][1];
+			en[4] = 1;			/* count */
+			en[8] = (unsigned char)entry[t][2];
+		}
+		memcpy(q + 2 + 12 * 9, &next, 4);	/* little-endian host */
+	}
+	return b;
+}
+
+/* A GIF (animated) or TIFF (pages) of the given frames, frame i of size
+ * w[i] x h[i] in one solid colour[i] (0xRRGGBB), written by GraphicsMagick. */
+static int
+make_frames(const char *coder, unsigned n, const unsigned *w,
+    const unsigned *h, const uint32_t *colour, off_t *size)
+{
+	ExceptionInfo ex;
+	ImageInfo *ii = CloneImageInfo(NULL);
+	Image *list = NULL;
+	size_t len = 0;
+	void *blob;
+	int fd;
+
+	GetExceptionInfo(&ex);
+	for (unsigned i = 0; i < n; i++) {
+		unsigned char *px = malloc((size_t)w[i] * h[i] * 3);
+		Image *im;
+
+		for (size_t k = 0; k < (size_t)w[i] * h[i]; k++) {
+			px[3 * k] = colour[i] >> 16;
+			px[3 * k + 1] = (colour[i] >> 8) & 0xff;
+			px[3 * k + 2] = colour[i] & 0xff;
+		}
+		assert_non_null(im = ConstituteImage(w[i], h[i], "RGB",
+		    CharPixel, px, &ex));
+		free(px);
+		im->delay = 10;
+		snprintf(im->magick, sizeof(im->magick), "%s", coder);
+		AppendImageToList(&list, im);
+	}
+	list = GetFirstImageInList(list);
+	snprintf(ii->magick, sizeof(ii->magick), "%s", coder);
+	ii->adjoin = MagickTrue;
+	assert_non_null(blob = ImageToBlob(ii, list, &len, &ex));
+	fd = memfd_of(blob, len, size);
+	MagickFree(blob);
+	DestroyImageList(list);
+	DestroyImageInfo(ii);
+	DestroyExceptionInfo(&ex);
+	return fd;
+}
+
+/* ?info on the source in fd (closed here): rc, and the JSON in out. */
+static int
+info_fd(int fd, off_t size, enum media_type type,
+    const struct img_limits *lim, struct membuf *out, struct err *e)
+{
+	struct params p;
+	struct sink s;
+	struct img_job job;
+	int rc;
+
+	params_init(&p);
+	err_init(e);
+	membuf_init(out);
+	sink_init_membuf(&s, out);
+	job = (struct img_job){ .params = &p, .fd = fd, .size = size,
+	    .type = type, .limits = *lim };
+	rc = img_info(&job, &s, e);
+	close(fd);
+	return rc;
+}
+
+/*
+ * Issue 16 item 5: a GIF of 10^5 1x1 frames (a TIFF of 10^4 pages) is
+ * refused for its frame count, which is found while reading headers; every
+ * path that reads more than the first frame answers ERR_TOO_LARGE naming
+ * the limit, and the first frame alone is still served.
+ */
+static void
+test_frame_count_over_limit_is_too_large(void **state)
+{
+	static const char *const gif_q[] = { "", "size=10x10&enlarge=1",
+	    "frame=0", "frame=99999", "format=webp", "format=gif" };
+	static const char *const tiff_q[] = { "frame=0", "frame=9999" };
+	struct img_limits lim = { 0, 100000000, 0, 80, 300 };
+	struct { unsigned char *data; size_t len; enum media_type t;
+	    const char *const *q; size_t nq; } src[2];
+	struct result r;
+	struct membuf m;
+	struct err e;
+	off_t size;
+	int fd;
+
+	(void)state;
+	src[0].data = gif_of_tiny_frames(100000, &src[0].len);
+	src[0].t = MT_GIF;
+	src[0].q = gif_q;
+	src[0].nq = sizeof(gif_q) / sizeof(*gif_q);
+	src[1].data = tiff_of_tiny_pages(10000, &src[1].len);
+	src[1].t = MT_TIFF;
+	src[1].q = tiff_q;
+	src[1].nq = sizeof(tiff_q) / sizeof(*tiff_q);
+	for (size_t k = 0; k < 2; k++) {
+		for (size_t i = 0; i < src[k].nq; i++) {
+			fd = memfd_of(src[k].data, src[k].len, &size);
+			run_fd(fd, size, src[k].t, src[k].q[i], &lim, &r);
+			if (r.rc >= 0 || r.e.kind != ERR_TOO_LARGE ||
+			    strstr(r.e.msg, "max_frames") == NULL)
+				fail_msg("%s?%s: rc %d, %s", src[k].t == MT_GIF ?
+				    "gif" : "tiff", src[k].q[i], r.rc, r.e.msg);
+			done(&r);
+		}
+		fd = memfd_of(src[k].data, src[k].len, &size);
+		assert_true(info_fd(fd, size, src[k].t, &lim, &m, &e) < 0);
+		assert_int_equal(e.kind, ERR_TOO_LARGE);
+		assert_non_null(strstr(e.msg, "max_frames"));
+		assert_int_equal(m.len, 0);
+		membuf_cleanup(&m);
+		/* The first frame alone, as JPEG. */
+		fd = memfd_of(src[k].data, src[k].len, &size);
+		run_fd(fd, size, src[k].t, "format=jpeg", &lim, &r);
+		assert_int_equal(r.rc, 0);
+		assert_int_equal(r.im->columns, 1);
+		done(&r);
+		free(src[k].data);
+	}
+}
+
+/* A GIF of exactly max_frames frames stays animated, every frame in
+ * order; one frame more is refused. */
+static void
+test_animation_of_max_frames_is_served(void **state)
+{
+	static const uint32_t colour[] = { 0xff0000, 0x00ff00, 0x0000ff,
+	    0xffff00, 0xff00ff };
+	static const unsigned w[] = { 40, 40, 40, 40, 40 };
+	static const unsigned h[] = { 30, 30, 30, 30, 30 };
+	struct img_limits lim = { 0, 0, 0, 80, 5 };
+	struct img_limits four = { 0, 0, 0, 80, 4 };
+	struct result r;
+	unsigned long n = 0;
+	off_t size;
+	int fd;
+
+	(void)state;
+	fd = make_frames("GIF", 5, w, h, colour, &size);
+	run_fd(fd, size, MT_GIF, "size=20x20", &lim, &r);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.magick, "GIF");
+	for (Image *f = r.im; f != NULL; f = f->next, n++) {
+		unsigned red, green, blue;
+
+		assert_int_equal(f->columns, 20);
+		pixel(f, 10, 7, &red, &green, &blue);
+		assert_int_equal(red > 128, (colour[n] >> 16) > 128);
+		assert_int_equal(green > 128, ((colour[n] >> 8) & 0xff) > 128);
+		assert_int_equal(blue > 128, (colour[n] & 0xff) > 128);
+	}
+	assert_int_equal(n, 5);
+	done(&r);
+	fd = make_frames("GIF", 5, w, h, colour, &size);
+	run_fd(fd, size, MT_GIF, "size=20x20", &four, &r);
+	assert_int_equal(r.e.kind, ERR_TOO_LARGE);
+	assert_non_null(strstr(r.e.msg, "max_frames"));
+	done(&r);
+}
+
+/*
+ * The source pixel limit counts what a read decodes: frame=N of a GIF is
+ * drawn over frames 0..N, so N+1 screens; page N of a TIFF is its own size,
+ * whatever page 0's is.
+ */
+static void
+test_source_pixels_count_the_frames_decoded(void **state)
+{
+	static const uint32_t colour[] = { 0xff0000, 0x00ff00, 0x0000ff };
+	static const unsigned gw[] = { 100, 100, 100 }, gh[] = { 100, 100, 100 };
+	static const unsigned tw[] = { 10, 200 }, th[] = { 10, 150 };
+	struct img_limits two = { 0, 20000, 0, 80, 300 };
+	struct img_limits small = { 0, 1000, 0, 80, 300 };
+	struct img_limits page = { 0, 30000, 0, 80, 300 };
+	struct result r;
+	unsigned red, green, blue;
+	off_t size;
+	int fd;
+
+	(void)state;
+	fd = make_frames("GIF", 3, gw, gh, colour, &size);
+	run_fd(fd, size, MT_GIF, "frame=1&format=png", &two, &r);
+	assert_int_equal(r.rc, 0);
+	pixel(r.im, 50, 50, &red, &green, &blue);
+	assert_true(green > 200 && red < 50 && blue < 50);
+	done(&r);
+	fd = make_frames("GIF", 3, gw, gh, colour, &size);
+	run_fd(fd, size, MT_GIF, "frame=2&format=png", &two, &r);
+	assert_int_equal(r.e.kind, ERR_TOO_LARGE);
+	assert_non_null(strstr(r.e.msg, "3 frames"));
+	done(&r);
+	fd = make_frames("GIF", 3, gw, gh, colour, &size);
+	run_fd(fd, size, MT_GIF, "", &two, &r);
+	assert_int_equal(r.e.kind, ERR_TOO_LARGE);
+	done(&r);
+
+	fd = make_frames("TIFF", 2, tw, th, colour, &size);
+	run_fd(fd, size, MT_TIFF, "frame=0", &small, &r);
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(r.im->columns, 10);
+	done(&r);
+	fd = make_frames("TIFF", 2, tw, th, colour, &size);
+	run_fd(fd, size, MT_TIFF, "frame=1", &small, &r);
+	assert_int_equal(r.e.kind, ERR_TOO_LARGE);
+	assert_non_null(strstr(r.e.msg, "200x150"));
+	done(&r);
+	fd = make_frames("TIFF", 2, tw, th, colour, &size);
+	run_fd(fd, size, MT_TIFF, "frame=1&format=png", &page, &r);
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(r.im->columns, 200);
+	assert_int_equal(r.im->rows, 150);
+	pixel(r.im, 100, 75, &red, &green, &blue);
+	assert_true(green > 200 && red < 50 && blue < 50);
+	done(&r);
+}
+
 static int
 init(void **state)
 {
@@ -324,8 +657,12 @@ main(void)
 		cmocka_unit_test(test_alpha_flattened_on_white_for_jpeg),
 		cmocka_unit_test(test_truncated_jpeg_is_undecodable),
 		cmocka_unit_test(test_limits_refuse_before_decoding),
+		cmocka_unit_test(test_pixel_plan_refuses_before_decoding),
 		cmocka_unit_test(test_crop_outside_source_is_bad_param),
 		cmocka_unit_test(test_rotate_swaps_box_sides),
+		cmocka_unit_test(test_frame_count_over_limit_is_too_large),
+		cmocka_unit_test(test_animation_of_max_frames_is_served),
+		cmocka_unit_test(test_source_pixels_count_the_frames_decoded),
 	};
 
 	return cmocka_run_group_tests_name("img", tests, init, NULL);

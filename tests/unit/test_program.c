@@ -26,6 +26,7 @@
 #include "http.h"
 #include "program.h"
 #include "sink.h"
+#include "sniff.h"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -409,6 +410,219 @@ test_other_keys(void **state)
 	config_cleanup(&c);
 }
 
+/* The accept bit of lib/sniff.h's type t. */
+#define BIT(t)	(1u << (t))
+
+static void
+test_accept_lists(void **state)
+{
+	struct config c;
+	struct program *p;
+	char why[400];
+	unsigned media = 0;
+
+	(void)state;
+	for (int t = MT_JPEG; t <= MT_MPEGTS; t++)
+		media |= BIT(t);
+	/* Not given: what the media routes read, and nothing else. */
+	config_init(&c);
+	assert_int_equal(set(&c, "a", "match", "prefix:/a/"), 0);
+	assert_int_equal(set(&c, "a", "argv", "cat {file}"), 0);
+	assert_int_equal(validate(&c, why, sizeof(why)), 0);
+	p = prog(&c, "a");
+	assert_int_equal(p->accept, media);
+	assert_false(p->accept & BIT(MT_PNM));
+	assert_false(p->accept & BIT(MT_UNKNOWN));
+	assert_false(p->accept_any);
+
+	assert_int_equal(set(&c, "a", "accept", "jpeg, png"), 0);
+	assert_int_equal(p->accept, BIT(MT_JPEG) | BIT(MT_PNG));
+	assert_int_equal(set(&c, "a", "accept", "JPG,webm mov"), 0);
+	assert_int_equal(p->accept, BIT(MT_JPEG) | BIT(MT_MKV) | BIT(MT_MP4));
+	assert_int_equal(set(&c, "a", "accept", "video"), 0);
+	assert_int_equal(p->accept, BIT(MT_MP4) | BIT(MT_MKV) | BIT(MT_AVI) |
+	    BIT(MT_MPEGTS));
+	assert_int_equal(set(&c, "a", "accept", "image,pnm"), 0);
+	assert_int_equal(p->accept, BIT(MT_JPEG) | BIT(MT_PNG) | BIT(MT_GIF) |
+	    BIT(MT_WEBP) | BIT(MT_TIFF) | BIT(MT_HEIF) | BIT(MT_JXL) |
+	    BIT(MT_PNM));
+	assert_int_equal(set(&c, "a", "accept", "media"), 0);
+	assert_int_equal(p->accept, media);
+	/* Given, validate keeps it. */
+	assert_int_equal(set(&c, "a", "accept", "gif"), 0);
+	assert_int_equal(validate(&c, why, sizeof(why)), 0);
+	assert_int_equal(p->accept, BIT(MT_GIF));
+	assert_int_equal(set(&c, "a", "accept", "any"), 0);
+	assert_true(p->accept_any);
+	assert_int_equal(p->accept, 0);
+
+	refused(&c, "a", "accept", "svg", "accept: unknown type 'svg' (known: "
+	    "jpeg, png, gif, webp, tiff, heif, jxl, mp4, mkv, avi, mpegts, pnm; "
+	    "image, video, media; or any)");
+	refused(&c, "a", "accept", "jpeg,hls", "unknown type 'hls'");
+	refused(&c, "a", "accept", "jpeg;png", "unknown type 'jpeg;png'");
+	refused(&c, "a", "accept", "jpeg,any", "any alone");
+	refused(&c, "a", "accept", ", ", "any alone");
+	/* A refused line changes nothing. */
+	assert_true(p->accept_any);
+	config_cleanup(&c);
+
+	/* Only with a file: without one it would say nothing. */
+	config_init(&c);
+	assert_int_equal(set(&c, "a", "match", "prefix:/a/"), 0);
+	assert_int_equal(set(&c, "a", "argv", "echo hello"), 0);
+	assert_int_equal(set(&c, "a", "accept", "jpeg"), 0);
+	assert_int_equal(validate(&c, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "program a: accept needs {file} in argv or "
+	    "stdin = file"));
+	assert_int_equal(set(&c, "a", "stdin", "file"), 0);
+	assert_int_equal(validate(&c, why, sizeof(why)), 0);
+	config_cleanup(&c);
+}
+
+/* A config file's refusal names the file and the line. */
+static void
+test_bad_lines_are_refused_with_their_line(void **state)
+{
+	static const struct {
+		const char *line, *want;
+	} cases[] = {
+		{ "accept = jpeg,svg", "bad.conf:6: program x: accept: unknown "
+		    "type 'svg'" },
+		{ "accept = any,png", "bad.conf:6: program x: accept: expected "
+		    "types" },
+		{ "param.s = string 9 charset=ascii", "bad.conf:6: program x: "
+		    "param.s: charset: expected alnum, word, text, any or [SET]" },
+		{ "param.s = string 9 charset=[z-a]", "bad.conf:6: program x: "
+		    "param.s: charset" },
+		{ "param.s = string 9 a.b charset=word", "bad.conf:6: program x: "
+		    "param.s: default 'a.b' '.' is not in charset=word" },
+	};
+	char path[] = "/tmp/mediafcgi-test-XXXXXX", file[64], err[600];
+
+	(void)state;
+	assert_non_null(mkdtemp(path));
+	snprintf(file, sizeof(file), "%s/bad.conf", path);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		struct config c;
+		FILE *f = fopen(file, "w");
+
+		assert_non_null(f);
+		fprintf(f, "[media]\nroot = /tmp\n[program x]\nmatch = "
+		    "prefix:/x/\nargv = cat {file} {s}\n%s\n", cases[i].line);
+		fclose(f);
+		config_init(&c);
+		err[0] = '\0';
+		assert_int_equal(config_load(&c, file, err, sizeof(err)), -1);
+		if (strstr(err, cases[i].want) == NULL)
+			fail_msg("'%s': '%s' lacks '%s'", cases[i].line, err,
+			    cases[i].want);
+		config_cleanup(&c);
+	}
+	unlink(file);
+	rmdir(path);
+}
+
+/* Parses one value of the only parameter of p: 0, or -1 with e's message
+ * starting with want. */
+static void
+one_value(const struct program *p, const char *query, const char *want)
+{
+	const char *v[PROG_MAX_PARAMS];
+	char buf[256];
+	struct err e;
+	int rc;
+
+	err_init(&e);
+	rc = program_params(p, query, v, buf, sizeof(buf), &e);
+	if (want == NULL && rc < 0)
+		fail_msg("'%s' refused: %s", query, e.msg);
+	if (want != NULL && (rc >= 0 || e.kind != ERR_BAD_PARAM ||
+	    strncmp(e.msg, want, strlen(want)) != 0))
+		fail_msg("'%s': rc %d, '%s' does not start with '%s'", query, rc,
+		    e.msg, want);
+}
+
+static void
+test_string_charsets(void **state)
+{
+	struct config c;
+	char why[400];
+
+	(void)state;
+	config_init(&c);
+	assert_int_equal(set(&c, "any", "param.s", "string 40"), 0);
+	assert_int_equal(set(&c, "word", "param.s", "string 40 charset=word"), 0);
+	assert_int_equal(set(&c, "alnum", "param.s", "string 40 x charset=alnum"), 0);
+	assert_int_equal(set(&c, "text", "param.s", "string 40 charset=text"), 0);
+	assert_int_equal(set(&c, "set", "param.s",
+	    "string 40 Hi, there. charset=[A-Za-z0-9 ,.]"), -1);	/* 2 words */
+	assert_int_equal(set(&c, "set", "param.s",
+	    "string 40 Hi charset=[A-Za-z0-9 ,.-]"), 0);
+	for (unsigned i = 0; i < c.n_programs; i++) {
+		assert_int_equal(set(&c, c.programs[i].name, "match", "prefix:/p/"), 0);
+		assert_int_equal(set(&c, c.programs[i].name, "argv", "echo {s}"), 0);
+	}
+	assert_int_equal(validate(&c, why, sizeof(why)), 0);
+	assert_null(prog(&c, "any")->params[0].charset);
+	assert_string_equal(prog(&c, "set")->params[0].charset, "[A-Za-z0-9 ,.-]");
+	assert_string_equal(prog(&c, "set")->params[0].def, "Hi");
+
+	/* The default: every byte but control characters; no leading '-'.
+	 * What a program makes of the rest is its own business. */
+	one_value(prog(&c, "any"), "s=%40/etc/passwd", NULL);
+	one_value(prog(&c, "any"), "s=text:/etc/passwd", NULL);
+	one_value(prog(&c, "any"), "s=file:x", NULL);
+	one_value(prog(&c, "any"), "s=%2Bprofile", NULL);
+	one_value(prog(&c, "any"), "s=../../x%20y", NULL);
+	one_value(prog(&c, "any"), "s=%C3%A9%FF", NULL);
+	one_value(prog(&c, "any"), "s=-x", "s: must not start with '-'");
+	one_value(prog(&c, "any"), "s=a%09b", "s: control characters are not allowed");
+	one_value(prog(&c, "any"), "s=a%7Fb", "s: control characters are not allowed");
+
+	one_value(prog(&c, "word"), "s=Ab_9-x", NULL);
+	one_value(prog(&c, "word"), "s=a%20b", "s: ' ' is not in charset=word, got 'a b'");
+	one_value(prog(&c, "word"), "s=a:b", "s: ':' is not in charset=word");
+	one_value(prog(&c, "word"), "s=%40x", "s: '@' is not in charset=word");
+	one_value(prog(&c, "word"), "s=-x", "s: must not start with '-'");
+	one_value(prog(&c, "word"), "s=%C3%A9", "s: byte 0xc3 is not in charset=word");
+
+	one_value(prog(&c, "alnum"), "s=Ab9", NULL);
+	one_value(prog(&c, "alnum"), "s=a_b", "s: '_' is not in charset=alnum");
+
+	one_value(prog(&c, "text"), "s=Hello,%20world!%20a@b%20c%2Bd", NULL);
+	one_value(prog(&c, "text"), "s=%40/etc/passwd", "s: must not start with '@'");
+	one_value(prog(&c, "text"), "s=%2Bprofile", "s: must not start with '+'");
+	one_value(prog(&c, "text"), "s=-x", "s: must not start with '-'");
+	one_value(prog(&c, "text"), "s=caf%C3%A9", "s: byte 0xc3 is not in charset=text");
+
+	one_value(prog(&c, "set"), "s=Hello,%20world.", NULL);
+	one_value(prog(&c, "set"), "s=a-b", NULL);
+	one_value(prog(&c, "set"), "s=-b", "s: must not start with '-'");
+	one_value(prog(&c, "set"), "s=a;b", "s: ';' is not in charset=[A-Za-z0-9 ,.-]");
+	one_value(prog(&c, "set"), "s=a/b", "s: '/' is not in charset");
+	config_cleanup(&c);
+
+	config_init(&c);
+	refused(&c, "a", "param.s", "string 8 charset=", "charset: expected");
+	refused(&c, "a", "param.s", "string 8 charset=Word", "charset: expected");
+	refused(&c, "a", "param.s", "string 8 charset=[]", "charset: expected");
+	refused(&c, "a", "param.s", "string 8 charset=[a-z", "charset: expected");
+	refused(&c, "a", "param.s", "string 8 charset=[z-a]", "charset: expected");
+	refused(&c, "a", "param.s", "string 8 charset=[\x01-z]", "charset: expected");
+	refused(&c, "a", "param.s", "string 8 charset=[a-\xc3]", "charset: expected");
+	refused(&c, "a", "param.s", "string 8 @x charset=text", "default '@x' must "
+	    "not start with '@'");
+	refused(&c, "a", "param.n", "int 1 5 charset=word", "charset= is for "
+	    "string parameters");
+	refused(&c, "a", "param.n", "enum a|b charset=word", "charset= is for "
+	    "string parameters");
+	refused(&c, "a", "param.s", "string charset=word", "expected 'int MIN MAX");
+	assert_int_equal(c.n_programs, 1);
+	assert_int_equal(c.programs[0].n_params, 0);
+	config_cleanup(&c);
+}
+
 static void
 test_env_is_exactly_what_is_declared(void **state)
 {
@@ -456,23 +670,20 @@ test_match_uri(void **state)
 	assert_int_equal(set(&c, "raw", "argv", "cat {file}"), 0);
 	assert_int_equal(validate(&c, why, sizeof(why)), 0);
 
-	assert_ptr_equal(program_match(&c, "/convert/a.jpg?q=1"), prog(&c, "conv"));
+	/* The router's decoded path (path_decode()), never the raw URI. */
+	assert_ptr_equal(program_match(&c, "/convert/a.jpg"), prog(&c, "conv"));
 	assert_ptr_equal(program_match(&c, "/convert/sub/a.jpg"), prog(&c, "conv"));
-	assert_ptr_equal(program_match(&c, "/conv%65rt/a.jpg"), prog(&c, "conv"));
-	assert_ptr_equal(program_match(&c, "//convert/./a.jpg"), prog(&c, "conv"));
-	/* A path that will be refused still goes to the program (403 there). */
-	assert_ptr_equal(program_match(&c, "/convert/%2e%2e/x"), prog(&c, "conv"));
+	assert_ptr_equal(program_match(&c, "/convert"), prog(&c, "conv"));
 	assert_null(program_match(&c, "/convertx/a.jpg"));
 	assert_null(program_match(&c, "/media/convert/a.jpg"));
-	assert_null(program_match(&c, "/a.jpg?x=/convert/"));
+	assert_null(program_match(&c, "/a.jpg"));
 
 	assert_ptr_equal(program_match(&c, "/media/a.CR2"), prog(&c, "raw"));
-	assert_ptr_equal(program_match(&c, "/media/d/a.cr2?q=1"), prog(&c, "raw"));
-	assert_ptr_equal(program_match(&c, "/media/a%2ecr2"), prog(&c, "raw"));
-	assert_ptr_equal(program_match(&c, "/media/../a.cr2"), prog(&c, "raw"));
+	assert_ptr_equal(program_match(&c, "/media/d/a.cr2"), prog(&c, "raw"));
 	assert_null(program_match(&c, "/other/a.cr2"));
+	assert_null(program_match(&c, "/mediax/a.cr2"));
 	assert_null(program_match(&c, "/media/a.cr2x"));
-	assert_null(program_match(&c, "/media/a.jpg?f=.cr2"));
+	assert_null(program_match(&c, "/media/a.jpg"));
 	assert_null(program_match(&c, "/media/"));
 	config_cleanup(&c);
 }
@@ -1024,6 +1235,9 @@ main(void)
 		cmocka_unit_test(test_timeout_is_below_request_timeout),
 		cmocka_unit_test(test_other_keys),
 		cmocka_unit_test(test_env_is_exactly_what_is_declared),
+		cmocka_unit_test(test_accept_lists),
+		cmocka_unit_test(test_bad_lines_are_refused_with_their_line),
+		cmocka_unit_test(test_string_charsets),
 		cmocka_unit_test(test_match_uri),
 		cmocka_unit_test_setup_teardown(test_params_values_and_defaults, psetup, pteardown),
 		cmocka_unit_test_setup_teardown(test_params_refusals_name_the_parameter, psetup, pteardown),

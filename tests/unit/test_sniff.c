@@ -148,6 +148,71 @@ mime_types(void **state)
 	assert_string_equal(sniff_mime(MT_COUNT), "application/octet-stream");
 }
 
+#define PTYPE(lit) \
+	sniff_type_program((const unsigned char *)(lit), sizeof(lit) - 1)
+
+static void
+netpbm_is_only_for_programs(void **state)
+{
+	(void)state;
+	/* Media routes never get one: no decoder here reads it. */
+	assert_int_equal(TYPE("P6\n160 120\n255\n"), MT_UNKNOWN);
+	assert_int_equal(PTYPE("P6\n160 120\n255\n"), MT_PNM);
+	assert_int_equal(PTYPE("P5 8 8 255 "), MT_PNM);
+	assert_int_equal(PTYPE("P1\r\n"), MT_PNM);
+	assert_int_equal(PTYPE("P7\nWIDTH 2\n"), MT_PNM);
+	assert_int_equal(PTYPE("P3\t"), MT_PNM);
+	assert_int_equal(PTYPE("P8\n"), MT_UNKNOWN);
+	assert_int_equal(PTYPE("P0\n"), MT_UNKNOWN);
+	assert_int_equal(PTYPE("p6\n"), MT_UNKNOWN);
+	assert_int_equal(PTYPE("P6x"), MT_UNKNOWN);
+	assert_int_equal(PTYPE("P6"), MT_UNKNOWN);
+	assert_int_equal(sniff_type_program(NULL, 8), MT_UNKNOWN);
+	/* Otherwise the media sniffer's answer, refusals included. */
+	assert_int_equal(PTYPE("\xFF\xD8\xFF\xE0"), MT_JPEG);
+	assert_int_equal(PTYPE("\x1A\x45\xDF\xA3"), MT_MKV);
+	assert_int_equal(PTYPE("#EXTM3U\n#EXT-X-VERSION:3\n"), MT_UNKNOWN);
+	assert_int_equal(PTYPE("ffconcat version 1.0\nfile /etc/passwd\n"),
+	    MT_UNKNOWN);
+	assert_int_equal(PTYPE("<svg xmlns=\"http://www.w3.org/2000/svg\">"),
+	    MT_UNKNOWN);
+	assert_int_equal(PTYPE("push graphic-context\nviewbox 0 0 1 1\n"),
+	    MT_UNKNOWN);
+	assert_null(sniff_coder(MT_PNM));
+	assert_false(sniff_is_video(MT_PNM));
+}
+
+static void
+names_round_trip_and_aliases(void **state)
+{
+	(void)state;
+	for (int t = MT_UNKNOWN + 1; t < MT_ALL; t++) {
+		const char *n = sniff_name((enum media_type)t);
+
+		assert_non_null(n);
+		assert_int_equal(sniff_type_named(n, strlen(n)), t);
+	}
+	assert_string_equal(sniff_name(MT_JPEG), "jpeg");
+	assert_string_equal(sniff_name(MT_MPEGTS), "mpegts");
+	assert_string_equal(sniff_name(MT_PNM), "pnm");
+	assert_null(sniff_name(MT_UNKNOWN));
+	assert_null(sniff_name(MT_ALL));
+	assert_null(sniff_name((enum media_type)-1));
+	assert_int_equal(sniff_type_named("jpg", 3), MT_JPEG);
+	assert_int_equal(sniff_type_named("JPEG", 4), MT_JPEG);
+	assert_int_equal(sniff_type_named("avif", 4), MT_HEIF);
+	assert_int_equal(sniff_type_named("mov", 3), MT_MP4);
+	assert_int_equal(sniff_type_named("webm", 4), MT_MKV);
+	assert_int_equal(sniff_type_named("ts", 2), MT_MPEGTS);
+	/* n bytes, not the rest of the string */
+	assert_int_equal(sniff_type_named("png,gif", 3), MT_PNG);
+	assert_int_equal(sniff_type_named("jpegx", 5), MT_UNKNOWN);
+	assert_int_equal(sniff_type_named("jpe", 3), MT_UNKNOWN);
+	assert_int_equal(sniff_type_named("svg", 3), MT_UNKNOWN);
+	assert_int_equal(sniff_type_named("hls", 3), MT_UNKNOWN);
+	assert_int_equal(sniff_type_named("", 0), MT_UNKNOWN);
+}
+
 static void
 sniff_bytes_covers_every_magic(void **state)
 {
@@ -173,6 +238,8 @@ main(void)
 		cmocka_unit_test(coder_names_match_graphicsmagick),
 		cmocka_unit_test(mime_types),
 		cmocka_unit_test(sniff_bytes_covers_every_magic),
+		cmocka_unit_test(netpbm_is_only_for_programs),
+		cmocka_unit_test(names_round_trip_and_aliases),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -773,6 +773,56 @@ transcode_without_video_writes_nothing(void **state)
 	membuf_cleanup(&t.m);
 }
 
+/* ---- the pixel limits, before the first byte ---- */
+
+/* An over-limit size is a 413 naming the limit, and nothing is written:
+ * the status can still be the answer. */
+static void
+expect_413_before_a_byte(const char *query, unsigned long long max_output,
+    const char *msg)
+{
+	struct tsink t;
+	struct sink s;
+	struct vstream_job job;
+	struct params p;
+	struct err e;
+	int fd, rc;
+
+	tsink_init(&t, &s);
+	fd = open_job(clip, query, &p, &job, NULL);
+	job.limits.img.max_output_pixels = max_output;
+	err_init(&e);
+	rc = p.format == OUT_MJPEG ? vstream_mjpeg(&job, BOUNDARY, &s, &e) :
+	    vstream_transcode(&job, &s, &e);
+	if (rc != -ERR_TOO_LARGE || strstr(e.msg, msg) == NULL)
+		fail_msg("%s: rc %d \"%s\", want 413 \"%s\"", query, rc, e.msg,
+		    msg);
+	assert_int_equal(s.written, 0);
+	assert_int_equal(t.flushes, 0);
+	close(fd);
+	membuf_cleanup(&t.m);
+}
+
+static void
+streams_over_the_pixel_limits_write_nothing(void **state)
+{
+	(void)state;
+	NEED_FFMPEG();
+	expect_413_before_a_byte("format=mjpeg&size=16384x1&fit=cover&enlarge=1",
+	    25000000, "intermediate 16384x12288 is over the limit of "
+	    "100000000 pixels");
+	expect_413_before_a_byte("format=mjpeg&size=16384x4&fit=fill&enlarge=1"
+	    "&dpr=4", 25000000, "over the limit of 65535 pixels a side");
+	expect_413_before_a_byte("format=mp4&size=16384x16384&enlarge=1",
+	    25000000, "output 16384x12288 is over the limit of 9437184 pixels");
+	expect_413_before_a_byte("format=mp4&size=16384x2&fit=fill&enlarge=1"
+	    "&dpr=2", 0, "over the limit of 16384 pixels a side of H.264");
+	expect_413_before_a_byte("format=webm&size=16384x1&fit=fill&enlarge=1",
+	    0, "output 16384x1 is over the limit of 16383 pixels a side of VP8");
+	expect_413_before_a_byte("format=webm&size=1x8000&fit=cover&enlarge=1"
+	    "&rotate=90", 25000000, "intermediate");
+}
+
 static void
 mime_types(void **state)
 {
@@ -804,6 +854,7 @@ main(void)
 		cmocka_unit_test(transcode_stop_ends_a_playable_file),
 		cmocka_unit_test(transcode_client_gone_is_an_error),
 		cmocka_unit_test(transcode_without_video_writes_nothing),
+		cmocka_unit_test(streams_over_the_pixel_limits_write_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
