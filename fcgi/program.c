@@ -4,7 +4,6 @@
  */
 #include "program.h"
 #include "pct.h"
-#include "sign.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -1612,9 +1611,9 @@ program_route(const struct server *srv, const struct request *req,
 	if ((rc = program_params(p, q, values, vbuf, sizeof(vbuf), e)) < 0)
 		goto out;
 	if (p->uses_file) {
-		/* The same resolution as a media request: decoded once, no
-		 * "..", opened beneath the root (RESOLVE_BENEATH). */
-		if ((rc = path_from_uri(req->uri, p->match == PROG_MATCH_PREFIX ?
+		/* The same resolution as a media request: the path the router
+		 * decoded once, opened beneath the root (RESOLVE_BENEATH). */
+		if ((rc = path_relative(req->path, p->match == PROG_MATCH_PREFIX ?
 		    p->prefix : cfg->mount, rel, sizeof(rel), e)) < 0)
 			goto out;
 		if ((rc = fd = path_open(srv->rootfd, rel, &st, e)) < 0)

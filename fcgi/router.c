@@ -83,11 +83,38 @@ route_image(const struct config *cfg, const struct request *req, int fd,
 }
 
 /*
+ * The preset whose parameters are exactly sp's (expires and sig aside), or
+ * NULL: under presets_only a cue must name a preset to be answered.
+ */
+static const char *
+preset_of(const struct config *cfg, const struct params *sp)
+{
+	char want[PARAMS_MAX_QUERY], have[PARAMS_MAX_QUERY];
+	struct params a = *sp, b;
+	struct err e;
+
+	a.given &= ~(P_EXPIRES | P_SIG | P_PRESET);
+	if (params_canonical(&a, want, sizeof(want)) < 0)
+		return NULL;
+	for (unsigned i = 0; i < cfg->n_presets; i++) {
+		params_init(&b);
+		err_init(&e);
+		if (params_parse(cfg->presets[i].query, &b, &e) == 0 &&
+		    params_canonical(&b, have, sizeof(have)) >= 0 &&
+		    strcmp(want, have) == 0)
+			return cfg->presets[i].name;
+	}
+	return NULL;
+}
+
+/*
  * For format=vtt: the sprite the cues point into, the same request without
- * format=vtt (and without the preset, whose parameters are all written out:
- * a preset holding format=vtt would bring it back). With signing keys it is
- * signed with the first, and keeps the request's expires, so a cue is
- * fetched as written for as long as the VTT itself would be.
+ * format=vtt, its parameters written out (a preset holding format=vtt would
+ * bring it back), or under presets_only the preset that holds exactly them
+ * (an operator who offers a storyboard's VTT offers its sprite too). With
+ * signing keys it is signed with the first, and keeps the request's
+ * expires, so a cue is fetched as written for as long as the VTT itself
+ * would be.
  */
 static void
 sprite_url(const struct config *cfg, const struct request *req,
@@ -95,10 +122,20 @@ sprite_url(const struct config *cfg, const struct request *req,
 {
 	struct params sp = *p;
 	size_t n = strcspn(req->uri, "?#"), pl = n < len / 2 ? n : len / 2;
+	const char *preset;
 	char hex[65];
 
 	sp.given &= ~(P_FORMAT | P_PRESET | P_SIG);
 	sp.format = OUT_SOURCE;
+	if (cfg->presets_only && (preset = preset_of(cfg, &sp)) != NULL) {
+		struct params np;
+
+		params_init(&np);
+		np.given = P_PRESET | (sp.given & P_EXPIRES);
+		snprintf(np.preset, sizeof(np.preset), "%s", preset);
+		np.expires = sp.expires;
+		sp = np;
+	}
 	snprintf(buf, len, "%.*s?", (int)pl, req->uri);
 	n = strlen(buf);
 	if (params_canonical(&sp, buf + n, len - n) < 0) {

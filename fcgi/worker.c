@@ -184,7 +184,7 @@ worker_serve(const struct server *srv, struct sb_slot *slot, FCGX_Request *fr,
 	const struct config *cfg = srv->cfg;
 	struct sink raw = { .write = fcgx_write, .flush = fcgx_flush,
 	    .ctx = fr };
-	struct request req;
+	struct request req = { .conn_fd = -1 };
 	struct response r;
 	struct err e;
 	int64_t t0 = sb_now_ms();

@@ -432,7 +432,7 @@ def bomb_cases():
           "size=200x200", (422,),
           "PNG 2000x2000 (4 MP, within limits) whose IDAT inflates to 4 GiB (4 MB on "
           "disk): the rows need 4 MB of it, the rest must not cost seconds "
-          "(libpng: 11 s to skip it)"),
+          "(libpng alone: 9-11 s)"),
         C("png-4gib-idat-info.png", lambda c: png(2000, 2000, zeros_zlib(4 << 30)),
           "info", (422,),
           "the same, ?info (grey: the alpha check decodes the first frame)"),

@@ -160,7 +160,10 @@ def signed(groot):
 def presets(groot):
     s = _stack(groot, {"security": {"presets_only": "yes"},
                        "program echo": {"match": "prefix:/media/echo/",
-                                        "argv": "echo hello"}})
+                                        "argv": "echo hello"},
+                       "preset board": {"sprite": "2x2", "size": "80x60"},
+                       "preset boardvtt": {"sprite": "2x2", "size": "80x60",
+                                           "format": "vtt"}})
     s.good = MOUNT + "/landscape.jpg?preset=thumb"
     new_log(s)
     yield s
@@ -285,6 +288,20 @@ def test_presets_only_holds_on_live_routes(presets):
     # The viewer has nothing to choose: it needs no preset.
     status, ctype, first = live_first_part(presets, "/live/cam1")
     assert status == 200 and first[:2] == b"\xff\xd8", (status, first[:200])
+    next_served(presets)
+
+
+def test_presets_only_vtt_cues_name_the_sprite_preset(presets):
+    """Under presets_only a cue must be a URL the server answers: the
+    preset that holds exactly the sprite's parameters."""
+    r = presets.get(MOUNT + "/clip.mp4?preset=boardvtt")
+    assert r.status == 200 and r.content_type.startswith("text/vtt"), r
+    cues = re.findall(r"(?m)^(\S+)#xywh=\d+,\d+,\d+,\d+$", r.body.decode())
+    assert len(cues) == 4 and len(set(cues)) == 1, r.body[:400]
+    assert cues[0] == MOUNT + "/clip.mp4?preset=board", cues[0]
+    sprite = presets.get(cues[0])
+    assert sprite.status == 200 and sprite.content_type == "image/jpeg", sprite
+    assert decode(sprite).size == (160, 120)
     next_served(presets)
 
 
