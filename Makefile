@@ -28,33 +28,60 @@ OPT      := -O2 -g
 endif
 
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-CPPFLAGS += -D_GNU_SOURCE -DMF_VERSION='"$(VERSION)"' -Ilib -Ifcgi
+CPPFLAGS += -D_GNU_SOURCE -DMF_VERSION='"$(VERSION)"'
 CFLAGS   += -std=c11 $(OPT) $(WARN) $(SANFLAGS) -MMD -MP \
             $(shell pkg-config --cflags $(PKGS))
 LDLIBS   += $(shell pkg-config --libs $(PKGS)) -lm
 LDFLAGS  += $(SANFLAGS)
 
-LIB_SRC  := $(wildcard lib/*.c)
-FCGI_SRC := $(filter-out fcgi/main.c,$(wildcard fcgi/*.c))
+# lib/ sees only lib/ (-Ilib): an include of a fcgi/ header there does not
+# compile. fcgi/ and the tests see both. Headers are named from their
+# root: "core/err.h", "route/router.h".
+LIB_INC  := -Ilib
+FCGI_INC := -Ilib -Ifcgi
+
+LIB_SRC  := $(sort $(shell find lib -name '*.c'))
+FCGI_SRC := $(filter-out fcgi/proc/main.c,$(sort $(shell find fcgi -name '*.c')))
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
 FCGI_OBJ := $(FCGI_SRC:%.c=$(B)/%.o)
-UNIT_SRC := $(wildcard tests/unit/test_*.c)
-UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+LIB_A    := $(B)/libmediafcgi.a
+# Unit tests mirror the tree: tests/unit/lib/img/test_img.c tests lib/img/.
+UNIT_LIB_SRC  := $(sort $(shell find tests/unit/lib -name 'test_*.c'))
+UNIT_FCGI_SRC := $(sort $(shell find tests/unit/fcgi -name 'test_*.c'))
+UNIT_BIN := $(foreach t,$(UNIT_LIB_SRC) $(UNIT_FCGI_SRC),$(B)/tests/$(basename $(notdir $(t))))
 
 .PHONY: all deps check unit integration run bench bench-program clean fuzz fuzz-build
 all: $(B)/mediafcgi
 
-$(B)/%.o: %.c
+$(B)/lib/%.o: lib/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(LIB_INC) $(CFLAGS) -c -o $@ $<
 
-$(B)/mediafcgi: $(B)/fcgi/main.o $(FCGI_OBJ) $(LIB_OBJ)
+$(B)/fcgi/%.o: fcgi/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(FCGI_INC) $(CFLAGS) -c -o $@ $<
+
+$(B)/tests/unit/%.o: tests/unit/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(FCGI_INC) -Itests/unit $(CFLAGS) -c -o $@ $<
+
+# The media library: one static archive, linked by the daemon and tests.
+$(LIB_A): $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/mediafcgi: $(B)/fcgi/proc/main.o $(FCGI_OBJ) $(LIB_A)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# Unit tests link the objects of lib/ and fcgi/ (not main) with cmocka.
-$(B)/tests/%: $(B)/tests/unit/%.o $(FCGI_OBJ) $(LIB_OBJ)
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs $(TEST_PKGS))
+# A unit test of lib/ links the archive alone; one of fcgi/ the fcgi/
+# objects (not main) too. $(1): the test's source, $(2): what it links.
+define unit_test
+$(B)/tests/$(basename $(notdir $(1))): $(B)/$(1:.c=.o) $(2)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS) $$(shell pkg-config --libs $$(TEST_PKGS))
+endef
+$(foreach t,$(UNIT_LIB_SRC),$(eval $(call unit_test,$(t),$(LIB_A))))
+$(foreach t,$(UNIT_FCGI_SRC),$(eval $(call unit_test,$(t),$(FCGI_OBJ) $(LIB_A))))
 
 # libFuzzer targets (clang): the query parser, the path resolver, and the
 # image and video pipelines, each on lib/ built with coverage and ASan/UBSan.
@@ -68,14 +95,14 @@ FUZZ_BINS   := $(addprefix $(FUZZ_B)/fuzz_,params path image video)
 
 $(FUZZ_B)/lib/%.o: lib/%.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) $(shell pkg-config --cflags $(PKGS)) -c -o $@ $<
+	$(FUZZ_CC) $(CPPFLAGS) $(LIB_INC) $(FUZZ_CFLAGS) $(shell pkg-config --cflags $(PKGS)) -c -o $@ $<
 
 $(FUZZ_B)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
-	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+	$(FUZZ_CC) $(CPPFLAGS) $(LIB_INC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 $(FUZZ_B)/fuzz_image: tests/fuzz/fuzz_media.c $(FUZZ_LIB)
-	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+	$(FUZZ_CC) $(CPPFLAGS) $(LIB_INC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 $(FUZZ_B)/fuzz_video: tests/fuzz/fuzz_media.c $(FUZZ_LIB)
-	$(FUZZ_CC) $(CPPFLAGS) -DFUZZ_VIDEO $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+	$(FUZZ_CC) $(CPPFLAGS) $(LIB_INC) -DFUZZ_VIDEO $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
 fuzz-build: $(FUZZ_BINS)
 

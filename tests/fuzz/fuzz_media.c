@@ -21,9 +21,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "img.h"
-#include "vid.h"
-#include "vstream.h"
+#include "img/img.h"
+#include "vid/vid.h"
+#include "stream/vstream.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);

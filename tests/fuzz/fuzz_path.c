@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "path.h"
+#include "req/path.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -38,6 +38,7 @@ Run: make && MEDIAFCGI_BIN=$PWD/build/mediafcgi /usr/bin/python3 -m pytest -q \
 """
 
 import concurrent.futures
+import glob
 import http.client
 import io
 import json
@@ -998,10 +999,10 @@ def test_man_pages_document_every_key_and_flag():
     """mediafcgi.conf(5) names every key config.c accepts, mediafcgi(8)
     every long option of main.c."""
     code = ""
-    for name in ("config.c", "program.c"):      # program.c: [program NAME] keys
-        if os.path.exists(os.path.join(REPO, "fcgi", name)):
-            with open(os.path.join(REPO, "fcgi", name)) as f:
-                code += f.read()
+    # every file of fcgi/ that reads keys: the config, [program NAME] keys
+    for path in sorted(glob.glob(os.path.join(REPO, "fcgi", "**", "*.c"), recursive=True)):
+        with open(path) as f:
+            code += f.read()
     keys = set(re.findall(r'strcmp\(key, "([a-z_]+)"\)', code))
     keys |= set(re.findall(r'strncmp\(key, "([a-z_]+\.)", \d+\)', code))    # param.NAME
     sections = set(re.findall(r'strcmp\(section, "([a-z]+)"\)', code))
@@ -1013,7 +1014,7 @@ def test_man_pages_document_every_key_and_flag():
     assert keys <= documented, "mediafcgi.conf.5 lacks %s" % sorted(keys - documented)
     for s in sections:
         assert re.search(r"\[%s( NAME)?\]" % s, conf5), "mediafcgi.conf.5 lacks [%s]" % s
-    with open(os.path.join(REPO, "fcgi", "main.c")) as f:
+    with open(os.path.join(REPO, "fcgi", "proc", "main.c")) as f:
         flags = set(re.findall(r'\{ "([a-z-]+)", (?:no|required)_argument', f.read()))
     page8 = _man_text("mediafcgi.8")
     for flag in flags:

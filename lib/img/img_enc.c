@@ -1,0 +1,170 @@
+/*
+ * img_enc - encoders: GraphicsMagick's writers straight into the sink
+ * through a stdio stream (no blob copy), and animated WebP through
+ * libwebpmux, which GraphicsMagick's WebP writer lacks.
+ */
+#include "img/img_gm.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <webp/encode.h>
+#include <webp/mux.h>
+
+#include "req/geom.h"
+
+/* Browsers show a GIF delay under 2/100 s as 1/10 s; so does this. */
+static int
+frame_ms(const Image *im)
+{
+	return im->delay >= 2 ? (int)im->delay * 10 : 100;
+}
+
+static int
+encode_gm(Image *list, const struct img_job *job, enum media_type t,
+    struct sink *out, struct err *e)
+{
+	const struct params *p = job->params;
+	const char *coder = sniff_coder(t);
+	ImageInfo *ii = CloneImageInfo(NULL);
+	FILE *fp = NULL;
+	int rc = 0;
+
+	snprintf(ii->magick, sizeof(ii->magick), "%s", coder);
+	snprintf(ii->filename, sizeof(ii->filename), "%s:", coder);
+	ii->adjoin = MagickTrue;
+	for (Image *im = list; im != NULL; im = im->next) {
+		snprintf(im->magick, sizeof(im->magick), "%s", coder);
+		snprintf(im->filename, sizeof(im->filename), "%s:", coder);
+		/* Each frame is whole (coalesced): it replaces the last. */
+		if (list->next != NULL) {
+			im->page.width = im->columns;
+			im->page.height = im->rows;
+			im->page.x = im->page.y = 0;
+			im->dispose = BackgroundDispose;
+		}
+	}
+	if (t == MT_JPEG || t == MT_WEBP)
+		ii->quality = p->quality ? p->quality :
+		    job->limits.default_quality;
+	if ((fp = sink_fopen(out)) == NULL) {
+		rc = err_set(e, ERR_INTERNAL, "out of memory");
+		goto out;
+	}
+	ii->file = fp;
+	if (WriteImage(ii, list) == MagickFail) {
+		rc = img_fail(&list->exception, e, "encode");
+		e->kind = ERR_INTERNAL;
+	}
+	/* Flushes stdio's last buffer into the sink. */
+	if (fclose(fp) != 0 && rc == 0)
+		rc = err_set(e, ERR_INTERNAL, "client went away");
+out:
+	FREEF(DestroyImageInfo, ii);
+	return rc;
+}
+
+static int
+encode_webp_anim(Image *list, const struct img_job *job, struct sink *out,
+    struct err *e)
+{
+	const struct params *p = job->params;
+	unsigned w = list->columns, h = list->rows;
+	WebPAnimEncoderOptions opts;
+	WebPAnimEncoder *enc = NULL;
+	WebPConfig cfg;
+	WebPData data = { NULL, 0 };
+	unsigned char *rgba = NULL;
+	ExceptionInfo ex;
+	int ts = 0, rc = 0;
+
+	GetExceptionInfo(&ex);
+	if (!WebPAnimEncoderOptionsInit(&opts) || !WebPConfigInit(&cfg)) {
+		rc = err_set(e, ERR_INTERNAL, "libwebp version mismatch");
+		goto out;
+	}
+	opts.anim_params.loop_count = (int)list->iterations;
+	cfg.quality = (float)(p->quality ? p->quality :
+	    job->limits.default_quality);
+	if ((enc = WebPAnimEncoderNew((int)w, (int)h, &opts)) == NULL ||
+	    (rgba = malloc((size_t)w * h * 4)) == NULL) {
+		rc = err_set(e, ERR_INTERNAL, "out of memory");
+		goto out;
+	}
+	for (Image *im = list; im != NULL; im = im->next) {
+		WebPPicture pic;
+		int ok;
+
+		if (im->columns != w || im->rows != h ||
+		    DispatchImage(im, 0, 0, w, h, "RGBA", CharPixel, rgba,
+		    &ex) == MagickFail) {
+			rc = err_set(e, ERR_INTERNAL, "animation frame differs");
+			goto out;
+		}
+		if (!WebPPictureInit(&pic)) {
+			rc = err_set(e, ERR_INTERNAL, "libwebp version mismatch");
+			goto out;
+		}
+		pic.use_argb = 1;
+		pic.width = (int)w;
+		pic.height = (int)h;
+		ok = WebPPictureImportRGBA(&pic, rgba, (int)w * 4) &&
+		    WebPAnimEncoderAdd(enc, &pic, ts, &cfg);
+		WebPPictureFree(&pic);
+		if (!ok) {
+			rc = err_set(e, ERR_INTERNAL, "webp: %s",
+			    WebPAnimEncoderGetError(enc));
+			goto out;
+		}
+		ts += frame_ms(im);
+	}
+	if (!WebPAnimEncoderAdd(enc, NULL, ts, NULL) ||
+	    !WebPAnimEncoderAssemble(enc, &data)) {
+		rc = err_set(e, ERR_INTERNAL, "webp: %s",
+		    WebPAnimEncoderGetError(enc));
+		goto out;
+	}
+	if (sink_write(out, data.bytes, data.size) < 0)
+		rc = err_set(e, ERR_INTERNAL, "client went away");
+out:
+	WebPDataClear(&data);
+	free(rgba);
+	if (enc != NULL)
+		WebPAnimEncoderDelete(enc);
+	DestroyExceptionInfo(&ex);
+	return rc;
+}
+
+void
+img_encoder_limits(enum media_type t, struct geom_limits *lim)
+{
+	switch (t) {
+	case MT_JPEG:
+		lim->max_side = 65500;	/* libjpeg's JPEG_MAX_DIMENSION */
+		lim->encoder = "JPEG";
+		break;
+	case MT_WEBP:
+		lim->max_side = WEBP_MAX_DIMENSION;	/* 16383 */
+		lim->encoder = "WebP";
+		break;
+	default:
+		/* PNG and GIF hold 16 bits a side and more: the plan's own. */
+		lim->max_side = GEOM_MAX_SIDE;
+		lim->encoder = NULL;
+		break;
+	}
+}
+
+int
+img_encode(Image *list, const struct img_job *job, struct sink *out,
+    struct err *e)
+{
+	enum media_type t = img_output_type(job);
+
+	if (sniff_coder(t) == NULL)
+		return err_set(e, ERR_BAD_PARAM, "format: not an image format");
+	if (t == MT_WEBP && list->next != NULL)
+		return encode_webp_anim(list, job, out, e);
+	return encode_gm(list, job, t, out, e);
+}

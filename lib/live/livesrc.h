@@ -1,0 +1,76 @@
+/*
+ * livesrc - the decode side of a live source: frames from a configured
+ * input (an HTTP MJPEG feed, RTSP, a TCP stream, any URL or device libav
+ * opens, or a file played in a loop at its own pace), each handed out as
+ * one JPEG. An input that already is JPEG frames of the output's size is
+ * passed through: its bytes as they came, nothing decoded or encoded.
+ *
+ * The input is a URL from the config, never from a request: unlike vid,
+ * libav's protocols are all reachable here.
+ * Blocking: livesrc_open() and livesrc_next() block on the input (network
+ * reads, and for a file the wait until the next frame is due); a read
+ * that gets nothing for timeout_ms fails, and *stop, checked by libav's
+ * interrupt callback every ~100 ms and after each frame, ends either
+ * within about that. One codec thread; no thread is started.
+ * Ownership: livesrc_open() copies what it keeps of cfg except the
+ * strings and the stop flag, which must outlive the livesrc.
+ */
+#ifndef MF_LIVESRC_H
+#define MF_LIVESRC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+struct livesrc_cfg {
+	/* Any URL or device libav opens (http://host/feed.mjpg, rtsp://,
+	 * tcp://, a file path played in a loop at its own pace). */
+	const char *input;
+	/* libav's demuxer name, forced; NULL: "mpjpeg" for an http(s) URL
+	 * ending in .mjpg or .mjpeg, else probed. */
+	const char *format;
+	unsigned width, height;	/* output box, fit inside; 0 = input size */
+	unsigned quality;	/* JPEG quality when re-encoding; 0 = 80 */
+	double fps;		/* cap; 0 = the input's rate */
+	unsigned timeout_ms;	/* a read waiting longer fails; 0 = 5000 */
+	/* Non-zero: open and next give up (SIGTERM). May be NULL. */
+	const volatile int *stop;
+};
+
+struct livesrc;
+
+/*
+ * Once per process (the reader, after fork), before livesrc_open():
+ * libav's log off, its network layer, GraphicsMagick (img_init()) for the
+ * JPEG encoder. 0 or -1.
+ */
+int livesrc_init(void);
+
+/*
+ * Opens the input and reads its header: NULL with e filled when it cannot
+ * (ERR_BAD_GATEWAY: refused, not found, not a video; ERR_TIMEOUT: nothing
+ * for timeout_ms; ERR_INTERNAL "stopped" when *stop was set).
+ */
+struct livesrc *livesrc_open(const struct livesrc_cfg *cfg, struct err *e);
+void livesrc_close(struct livesrc *ls);	/* ls can be NULL */
+
+/*
+ * Blocks until the next frame is ready and returns it as one JPEG in
+ * *jpeg, *len (owned by ls, valid until the next call or close) with
+ * *pts_us, the CLOCK_MONOTONIC time in microseconds at which it became
+ * the current frame (a network input: when it arrived; a file: when it
+ * was due). 0; 1 at the end of the input (a network input that closed:
+ * close and open again) or when *stop is set; a file never ends, it
+ * starts again. <0 on error (ERR_TIMEOUT when the input went silent,
+ * ERR_BAD_GATEWAY when it failed, ERR_UNDECODABLE when a frame does not
+ * decode into anything).
+ */
+int livesrc_next(struct livesrc *ls, const unsigned char **jpeg, size_t *len,
+    uint64_t *pts_us, struct err *e);
+
+/* Frames handed out so far and how many of them were passed through. */
+void livesrc_counts(const struct livesrc *ls, uint64_t *frames,
+    uint64_t *passed);
+
+#endif

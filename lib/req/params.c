@@ -1,0 +1,898 @@
+/*
+ * params - the query string parsed into struct params (see params.h).
+ * Every value is read by a strict parser of its own: no sign, no space, no
+ * exponent, a cap on digits so nothing can overflow; the message of every
+ * failure starts with the parameter's name.
+ */
+#include "req/params.h"
+#include "req/pct.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ECHO_MAX	40	/* bytes of a client's text quoted in a message */
+#define DECIMAL_MAX	20	/* characters of a decimal value */
+#define DECIMAL_TEXT	48	/* room for decimal_text() */
+
+enum { DEC_NUL = -2 };	/* dec()'s one failure: a decoded NUL */
+
+struct param_def;
+/* Reads the decoded, non-empty value v into p: 0 or the error in e. */
+typedef int (*value_fn)(const struct param_def *d, const char *v,
+    struct params *p, struct err *e);
+
+struct param_def {
+	const char *name;
+	unsigned bit;
+	value_fn parse;
+	bool flag;		/* may stand alone: "info", "info=1" */
+};
+
+/* Indexed by the enums of params.h. */
+static const char *const fit_names[] = {
+	[FIT_INSIDE] = "inside", [FIT_COVER] = "cover",
+	[FIT_CONTAIN] = "contain", [FIT_FILL] = "fill",
+	[FIT_OUTSIDE] = "outside",
+};
+static const char *const gravity_names[] = {
+	[GRAV_CENTER] = "center", [GRAV_NORTH] = "north",
+	[GRAV_SOUTH] = "south", [GRAV_EAST] = "east", [GRAV_WEST] = "west",
+	[GRAV_NORTHEAST] = "northeast", [GRAV_NORTHWEST] = "northwest",
+	[GRAV_SOUTHEAST] = "southeast", [GRAV_SOUTHWEST] = "southwest",
+	[GRAV_SMART] = "smart",
+};
+static const char *const format_names[] = {
+	[OUT_SOURCE] = "source", [OUT_JPEG] = "jpeg", [OUT_PNG] = "png",
+	[OUT_WEBP] = "webp", [OUT_GIF] = "gif", [OUT_VTT] = "vtt",
+	[OUT_AUTO] = "auto", [OUT_MJPEG] = "mjpeg", [OUT_MP4] = "mp4",
+	[OUT_WEBM] = "webm",
+};
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+static int bad(struct err *e, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Fails with ERR_BAD_PARAM and "NAME: why". */
+static int
+bad(struct err *e, const char *name, const char *fmt, ...)
+{
+	char why[192];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	return err_set(e, ERR_BAD_PARAM, "%s: %s", name, why);
+}
+
+/*
+ * Copies at most ECHO_MAX bytes of s[0..n) into out (ECHO_MAX + 4 bytes),
+ * non-printable bytes as '?', so a client's text quoted back in a message
+ * (and a log line) can neither be long nor carry control characters.
+ */
+static void
+sanitize(const char *s, size_t n, char out[ECHO_MAX + 4])
+{
+	size_t i;
+
+	for (i = 0; i < n && i < ECHO_MAX; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		out[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+	}
+	if (n > ECHO_MAX) {
+		memcpy(out + i, "...", 3);
+		i += 3;
+	}
+	out[i] = '\0';
+}
+
+/*
+ * Percent-decodes s[0..n) once into out (n + 1 bytes): pct_decode_query(),
+ * so a lone '%' (a browser's raw "t=50%") is itself; only a NUL fails.
+ */
+static int
+dec(const char *s, size_t n, char *out)
+{
+	int rc = pct_decode_query(s, n, out, n + 1);
+
+	return rc < 0 ? DEC_NUL : rc;
+}
+
+/*
+ * Reads 1..maxdig decimal digits at *s into *out and advances *s; false if
+ * there are none, too many, or the value is outside lo..hi. maxdig <= 10,
+ * so the 64-bit sum cannot overflow. What follows is the caller's to check.
+ */
+static bool
+read_uint(const char **s, unsigned maxdig, unsigned lo, unsigned hi,
+    unsigned *out)
+{
+	const char *c = *s;
+	uint64_t v = 0;
+	unsigned n = 0;
+
+	for (; *c >= '0' && *c <= '9'; c++) {
+		if (++n > maxdig)
+			return false;
+		v = v * 10 + (uint64_t)(*c - '0');
+	}
+	if (n == 0 || v < lo || v > hi)
+		return false;
+	*s = c;
+	*out = (unsigned)v;
+	return true;
+}
+
+/* The whole of v as an integer lo..hi of at most maxdig digits. */
+static bool
+whole_uint(const char *v, unsigned maxdig, unsigned lo, unsigned hi,
+    unsigned *out)
+{
+	return read_uint(&v, maxdig, lo, hi, out) && *v == '\0';
+}
+
+/*
+ * The whole of v as a plain decimal ("2", "0.5", ".5") within lo..hi.
+ * strtod() alone would also take " 1", "+1", "1e1", "0x1p3", "inf" and
+ * "nan", so only digits and one '.' get that far. The value is rounded to
+ * what decimal_text() prints, because the canonical text (ETag, signature)
+ * must name exactly the value that is used.
+ */
+/*
+ * How a decimal value is written in the canonical query: plain digits, at
+ * most 6 after the point, no trailing zeros, never an exponent (which the
+ * parser refuses: "%g" wrote 1e-07 and 1.2e+06).
+ */
+static void
+decimal_text(double d, char buf[DECIMAL_TEXT])
+{
+	char *end;
+
+	snprintf(buf, DECIMAL_TEXT, "%.6f", d);
+	end = buf + strlen(buf);
+	while (end[-1] == '0')
+		*--end = '\0';
+	if (end[-1] == '.')
+		*--end = '\0';
+}
+
+/* d as decimal_text() writes it. */
+static double
+decimal_round(double d)
+{
+	char buf[DECIMAL_TEXT];
+
+	decimal_text(d, buf);
+	return strtod(buf, NULL);
+}
+
+static bool
+whole_decimal(const char *v, double lo, double hi, double *out)
+{
+	char *end;
+	size_t digits = 0, dots = 0, n;
+	double d;
+
+	for (n = 0; v[n] != '\0'; n++) {
+		if (v[n] >= '0' && v[n] <= '9')
+			digits++;
+		else if (v[n] == '.')
+			dots++;
+		else
+			return false;
+	}
+	if (digits == 0 || dots > 1 || n > DECIMAL_MAX)
+		return false;
+	errno = 0;
+	d = strtod(v, &end);
+	if (*end != '\0' || errno != 0 || !(d >= lo && d <= hi))
+		return false;
+	*out = decimal_round(d);
+	return true;
+}
+
+/* Index of v in names[first..n), or -1. */
+static int
+lookup(const char *const *names, size_t first, size_t n, const char *v)
+{
+	size_t i;
+
+	for (i = first; i < n; i++)
+		if (strcmp(names[i], v) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int
+parse_size(const struct param_def *d, const char *v, struct params *p,
+    struct err *e)
+{
+	const char *s = v;
+	unsigned w = 0, h = 0;
+
+	/* "WxH", "Wx" or "xH": at least one side, each 1..MAX_SIDE. */
+	if (*s != 'x' && !read_uint(&s, 5, 1, PARAMS_MAX_SIDE, &w))
+		goto fail;
+	if (*s++ != 'x')
+		goto fail;
+	if (*s != '\0' && !read_uint(&s, 5, 1, PARAMS_MAX_SIDE, &h))
+		goto fail;
+	if (*s != '\0' || (w == 0 && h == 0))
+		goto fail;
+	p->width = w;
+	p->height = h;
+	return 0;
+fail:
+	return bad(e, d->name, "expected WxH, Wx or xH with sides 1..%u",
+	    PARAMS_MAX_SIDE);
+}
+
+static int
+parse_fit(const struct param_def *d, const char *v, struct params *p,
+    struct err *e)
+{
+	int i = lookup(fit_names, 0, NELEM(fit_names), v);
+
+	if (i < 0)
+		return bad(e, d->name,
+		    "expected inside, cover, contain, fill or outside");
+	p->fit = (enum fit)i;
+	return 0;
+}
+
+static int
+parse_gravity(const struct param_def *d, const char *v, struct params *p,
+    struct err *e)
+{
+	int i = lookup(gravity_names, 0, NELEM(gravity_names), v);
+
+	if (i < 0)
+		return bad(e, d->name, "expected center, north, south, east, "
+		    "west, northeast, northwest, southeast or southwest");
+	p->gravity = (enum gravity)i;
+	return 0;
+}
+
+static int
+parse_crop(const struct param_def *d, const char *v, struct params *p,
+    struct err *e)
+{
+	const char *s = v;
+	unsigned c[4];
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		/* x and y may be 0; w and h not. */
+		if (!read_uint(&s, 7, i < 2 ? 0 : 1, PARAMS_MAX_CROP, &c[i]))
+			goto fail;
+		if (*s++ != (i < 3 ? ',' : '\0'))
+			goto fail;
+	}
+	p->crop_x = c[0];
+	p->crop_y = c[1];
+	p->crop_w = c[2];
+	p->crop_h = c[3];
+	return 0;
+fail:
+	return bad(e, d->name, "expected x,y,w,h with x,y 0..%u and w,h 1..%u",
+	    PARAMS_MAX_CROP, PARAMS_MAX_CROP);
+}
+
+static int
+parse_rotate(const struct param_def *d, const char *v, struct params *p,
+    struct err *e)
+{
+	static const char *const angles[] = { "0", "90", "180", "270" };
+	int i = lookup(angles, 0, NELEM(angles), v);
+
+	if (i < 0)
+		return bad(e, d->name, "expected 0, 90, 180 or 270");
+	p->rotate = 90u * (unsigned)i;
+	return 0;
+}
+
+static int
+parse_flip(const struct param_def *d, const char *v, struct params *p,
+    struct err *e)
+{
+	/* Both set, so a query's flip replaces a preset's. */
+	if (strcmp(v, "h") != 0 && strcmp(v, "v") != 0)
+		return bad(e, d->name, "expected h or v");
+	p->flip_h = v[0] == 'h';
+	p->flip_v = v[0] == 'v';
+	return 0;
+}
+
+static int
+parse_format(const struct param_def *d, const char *v, struct params *p,
+    struct err *e)
+{
+	/* From 1: "source" is the absence of format=, not a value of it. */
+	int i = lookup(format_names, 1, NELEM(format_names), v);
+
+	if (i < 0 && strcmp(v, "jpg") == 0)
+		i = OUT_JPEG;
+	if (i < 0)
+		return bad(e, d->name, "expected jpeg, png, webp, gif, vtt, auto, "
+		    "mjpeg, mp4 or webm");
+	p->format = (enum out_format)i;
+	return 0;
+}
+
+static int
+parse_q(const struct param_def *d, const char *v, struct params *p,
+    struct err *e)
+{
+	if (!whole_uint(v, 3, 1, 100, &p->quality))
+		return bad(e, d->name, "expected an integer 1..100");
+	return 0;
+}
+
+static int
+parse_bg(const struct param_def *d, const char *v, struct params *p,
+    struct err *e)
+{
+	uint32_t rgb = 0;
+	int i, x;
+
+	for (i = 0; i < 6; i++) {
+		if ((x = pct_hexval(v[i])) < 0)	/* also stops at the NUL */
+			goto fail;
+		rgb = rgb << 4 | (uint32_t)x;
+	}
+	if (v[6] != '\0')
+		goto fail;
+	p->bg = rgb;
+	return 0;
+fail:
+	return bad(e, d->name, "expected RRGGBB, 6 hex digits");
+}
+
+static int
+parse_blur(const struct param_def *d, const char *v, struct params *p,
+    struct err *e)
+{
+	if (!whole_decimal(v, 0.3, 50, &p->blur))
+		return bad(e, d->name, "expected a decimal number 0.3..50");
+	return 0;
+}
+
+static int
+parse_sharpen(const struct param_def *d, const char *v, struct params *p,
+    struct err *e)
+{
+	if (!whole_decimal(v, 0.3, 50, &p->sharpen))
+		return bad(e, d->name, "expected a decimal number 0.3..50");
+	return 0;
+}
+
+static int
+parse_dpr(const struct param_def *d, const char *v, struct params *p,
+    struct err *e)
+{
+	if (!whole_decimal(v, 1, 4, &p->dpr))
+		return bad(e, d->name, "expected a decimal number 1..4");
+	return 0;
+}
+
+static int
+parse_enlarge(const struct param_def *d, const char *v, struct params *p,
+    struct err *e)
+{
+	if (strcmp(v, "0") == 0)
+		p->enlarge = false;
+	else if (strcmp(v, "1") == 0)
+		p->enlarge = true;
+	else
+		return bad(e, d->name, "expected 0 or 1");
+	return 0;
+}
+
+static int
+parse_frame(const struct param_def *d, const char *v, struct params *p,
+    struct err *e)
+{
+	unsigned f;
+
+	if (!whole_uint(v, 6, 0, PARAMS_MAX_FRAME, &f))
+		return bad(e, d->name, "expected an integer 0..%d",
+		    PARAMS_MAX_FRAME);
+	p->frame = (int)f;
+	return 0;
+}
+
+/* "12.5", "HH:MM:SS.ms", "MM:SS", "50%", "auto". */
+static int
+parse_t(const struct param_def *d, const char *v, struct params *p,
+    struct err *e)
+{
+	size_t n = strlen(v);
+	char buf[DECIMAL_MAX + 1];
+	double x = 0, part;
+	unsigned fields = 0;
+
+	if (strcmp(v, "auto") == 0) {
+		p->t_kind = T_AUTO;
+		return 0;
+	}
+	if (n > 0 && v[n - 1] == '%') {
+		if (n - 1 > DECIMAL_MAX)
+			goto fail;
+		memcpy(buf, v, n - 1);
+		buf[n - 1] = '\0';
+		if (!whole_decimal(buf, 0, 100, &p->t))
+			return bad(e, d->name, "percent must be 0..100");
+		p->t_kind = T_PERCENT;
+		return 0;
+	}
+	/* Up to three ':'-separated fields; all but the last whole numbers
+	 * below 60 (except the first), the last a decimal. */
+	for (const char *s = v;; fields++) {
+		size_t len = strcspn(s, ":");
+		unsigned u;
+
+		if (len == 0 || len > DECIMAL_MAX || fields >= 3)
+			goto fail;
+		memcpy(buf, s, len);
+		buf[len] = '\0';
+		if (s[len] == ':') {
+			if (!whole_uint(buf, 6, 0, fields ? 59 : 999999, &u))
+				goto fail;
+			part = u;
+		} else if (!whole_decimal(buf, 0, PARAMS_MAX_T, &part) ||
+		    (fields > 0 && part >= 60)) {
+			goto fail;
+		}
+		x = x * 60 + part;
+		if (s[len] != ':')
+			break;
+		s += len + 1;
+	}
+	if (x > PARAMS_MAX_T)
+		goto fail;
+	p->t = decimal_round(x);
+	p->t_kind = T_SECONDS;
+	return 0;
+fail:
+	return bad(e, d->name, "expected seconds (12.5), HH:MM:SS.ms, a "
+	    "percentage (50%%) or auto");
+}
+
+static int
+parse_seek(const struct param_def *d, const char *v, struct params *p,
+    struct err *e)
+{
+	if (strcmp(v, "accurate") == 0)
+		p->seek = SEEK_ACCURATE;
+	else if (strcmp(v, "key") == 0)
+		p->seek = SEEK_KEY;
+	else
+		return bad(e, d->name, "expected accurate or key");
+	return 0;
+}
+
+static int
+parse_sprite(const struct param_def *d, const char *v, struct params *p,
+    struct err *e)
+{
+	const char *s = v;
+	unsigned c, r;
+
+	if (!read_uint(&s, 2, 1, PARAMS_MAX_SPRITE, &c) || *s++ != 'x' ||
+	    !read_uint(&s, 2, 1, PARAMS_MAX_SPRITE, &r) || *s != '\0')
+		return bad(e, d->name, "expected CxR, columns and rows 1..%d",
+		    PARAMS_MAX_SPRITE);
+	if (c * r > PARAMS_MAX_TILES)
+		return bad(e, d->name, "at most %d tiles", PARAMS_MAX_TILES);
+	p->sprite_cols = c;
+	p->sprite_rows = r;
+	return 0;
+}
+
+static int
+parse_info(const struct param_def *d, const char *v, struct params *p,
+    struct err *e)
+{
+	if (*v != '\0' && strcmp(v, "1") != 0)
+		return bad(e, d->name, "is a flag: give it alone or as info=1");
+	p->info = true;
+	return 0;
+}
+
+static int
+parse_preset(const struct param_def *d, const char *v, struct params *p,
+    struct err *e)
+{
+	size_t n = strlen(v);
+
+	if (n >= PARAMS_MAX_PRESET ||
+	    strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789_-") != n)
+		return bad(e, d->name, "expected a name of a-z, 0-9, _ and -, "
+		    "at most %d long", PARAMS_MAX_PRESET - 1);
+	memcpy(p->preset, v, n + 1);
+	return 0;
+}
+
+static int
+parse_sig(const struct param_def *d, const char *v, struct params *p,
+    struct err *e)
+{
+	size_t n = strlen(v);
+
+	if (n != 64 || strspn(v, "0123456789abcdefABCDEF") != n)
+		return bad(e, d->name, "expected 64 hex digits (HMAC-SHA256)");
+	for (size_t i = 0; i <= n; i++)
+		p->sig[i] = (char)(v[i] >= 'A' && v[i] <= 'F' ? v[i] + 32 : v[i]);
+	return 0;
+}
+
+static int
+parse_fps(const struct param_def *d, const char *v, struct params *p,
+    struct err *e)
+{
+	if (!whole_decimal(v, 0.1, PARAMS_MAX_FPS, &p->fps))
+		return bad(e, d->name, "expected frames per second 0.1..%d",
+		    PARAMS_MAX_FPS);
+	return 0;
+}
+
+static int
+parse_start(const struct param_def *d, const char *v, struct params *p,
+    struct err *e)
+{
+	if (!whole_decimal(v, 0, PARAMS_MAX_T, &p->start))
+		return bad(e, d->name, "expected seconds 0..%.0f", PARAMS_MAX_T);
+	return 0;
+}
+
+static int
+parse_loop(const struct param_def *d, const char *v, struct params *p,
+    struct err *e)
+{
+	if (strcmp(v, "0") != 0 && strcmp(v, "1") != 0)
+		return bad(e, d->name, "expected 0 or 1");
+	p->loop = v[0] == '1';
+	return 0;
+}
+
+static int
+parse_snapshot(const struct param_def *d, const char *v, struct params *p,
+    struct err *e)
+{
+	if (*v != '\0' && strcmp(v, "1") != 0)
+		return bad(e, d->name, "is a flag: give it alone or as snapshot=1");
+	p->snapshot = true;
+	return 0;
+}
+
+static int
+parse_expires(const struct param_def *d, const char *v, struct params *p,
+    struct err *e)
+{
+	unsigned t;
+
+	if (!whole_uint(v, 10, 1, UINT32_MAX, &t))
+		return bad(e, d->name, "expected a unix time in seconds");
+	p->expires = t;
+	return 0;
+}
+
+static const struct param_def defs[] = {
+	{ "size", P_SIZE, parse_size, false },
+	{ "fit", P_FIT, parse_fit, false },
+	{ "gravity", P_GRAVITY, parse_gravity, false },
+	{ "crop", P_CROP, parse_crop, false },
+	{ "rotate", P_ROTATE, parse_rotate, false },
+	{ "flip", P_FLIP, parse_flip, false },
+	{ "format", P_FORMAT, parse_format, false },
+	{ "q", P_Q, parse_q, false },
+	{ "bg", P_BG, parse_bg, false },
+	{ "blur", P_BLUR, parse_blur, false },
+	{ "sharpen", P_SHARPEN, parse_sharpen, false },
+	{ "dpr", P_DPR, parse_dpr, false },
+	{ "enlarge", P_ENLARGE, parse_enlarge, false },
+	{ "frame", P_FRAME, parse_frame, false },
+	{ "t", P_T, parse_t, false },
+	{ "seek", P_SEEK, parse_seek, false },
+	{ "sprite", P_SPRITE, parse_sprite, false },
+	{ "info", P_INFO, parse_info, true },
+	{ "preset", P_PRESET, parse_preset, false },
+	{ "sig", P_SIG, parse_sig, false },
+	{ "fps", P_FPS, parse_fps, false },
+	{ "start", P_START, parse_start, false },
+	{ "loop", P_LOOP, parse_loop, false },
+	{ "snapshot", P_SNAPSHOT, parse_snapshot, true },
+	{ "expires", P_EXPIRES, parse_expires, false },
+};
+
+/* One "name[=value]" of n bytes (n > 0) into p. */
+static int
+parse_pair(const char *pair, size_t n, struct params *p, struct err *e)
+{
+	/* Decoding never lengthens, and a pair is at most the whole query. */
+	char name[PARAMS_MAX_QUERY + 1], value[PARAMS_MAX_QUERY + 1];
+	char echo[ECHO_MAX + 4];
+	const struct param_def *d = NULL;
+	const char *eq = memchr(pair, '=', n);
+	size_t nlen = eq ? (size_t)(eq - pair) : n, i;
+	int rc, vlen;
+
+	rc = dec(pair, nlen, name);
+	if (rc == DEC_NUL) {
+		rc = err_set(e, ERR_BAD_PARAM, "NUL byte in a parameter name");
+		goto out;
+	}
+	for (i = 0; i < NELEM(defs) && d == NULL; i++)
+		if (strcmp(defs[i].name, name) == 0)
+			d = &defs[i];
+	if (d == NULL) {
+		sanitize(name, (size_t)rc, echo);
+		rc = err_set(e, ERR_BAD_PARAM, "unknown parameter '%s'", echo);
+		goto out;
+	}
+	if (p->given & d->bit) {
+		rc = err_set(e, ERR_BAD_PARAM, "parameter '%s' given twice",
+		    d->name);
+		goto out;
+	}
+	/* Without '=' a name is a flag (value ""). */
+	value[0] = '\0';
+	vlen = eq ? dec(eq + 1, n - nlen - 1, value) : 0;
+	if (vlen == DEC_NUL) {
+		rc = bad(e, d->name, "NUL byte in the value");
+		goto out;
+	}
+	if (vlen == 0 && !d->flag) {
+		rc = bad(e, d->name, "missing value");
+		goto out;
+	}
+	if ((rc = d->parse(d, value, p, e)) < 0)
+		goto out;
+	p->given |= d->bit;
+	rc = 0;
+out:
+	return rc;
+}
+
+void
+params_init(struct params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->fit = FIT_INSIDE;
+	p->gravity = GRAV_CENTER;
+	p->format = OUT_SOURCE;
+	p->bg = 0xFFFFFF;
+	p->dpr = 1;
+	p->enlarge = false;
+	p->frame = -1;
+}
+
+int
+params_parse(const char *query, struct params *p, struct err *e)
+{
+	/* Parsed into a copy so that a failure leaves p as it was. */
+	struct params np = *p;
+	const char *pair, *end;
+	int rc = 0;
+
+	if (query == NULL)
+		goto out;
+	if (strnlen(query, PARAMS_MAX_QUERY + 1) > PARAMS_MAX_QUERY) {
+		rc = err_set(e, ERR_BAD_PARAM,
+		    "query string longer than %d bytes", PARAMS_MAX_QUERY);
+		goto out;
+	}
+	for (pair = query;; pair = end + 1) {
+		end = pair + strcspn(pair, "&");
+		/* An empty pair ("a=1&&b=2", a trailing '&') is skipped. */
+		if (end > pair &&
+		    (rc = parse_pair(pair, (size_t)(end - pair), &np, e)) < 0)
+			goto out;
+		if (*end == '\0')
+			break;
+	}
+	*p = np;
+out:
+	return rc;
+}
+
+int
+params_check_kind(const struct params *p, bool video, struct err *e)
+{
+	unsigned wrong = p->given & (video ? PARAMS_IMAGE_ONLY : PARAMS_VIDEO_ONLY);
+
+	for (size_t i = 0; i < NELEM(defs); i++)
+		if (wrong & defs[i].bit)
+			return bad(e, defs[i].name, "does not apply to %s",
+			    video ? "a video" : "an image");
+	if (p->format == OUT_VTT && !(p->given & P_SPRITE))
+		return bad(e, "format", "vtt needs sprite=CxR on a video");
+	if (!video && PARAMS_IS_STREAM(p->format))
+		return bad(e, "format", "%s needs a video", format_names[p->format]);
+	if (p->given & P_SNAPSHOT)
+		return bad(e, "snapshot", "only for live sources");
+	/* A stream's own parameters, and a still's, do not mix. */
+	if (!PARAMS_IS_STREAM(p->format)) {
+		for (size_t i = 0; i < NELEM(defs); i++)
+			if (p->given & defs[i].bit & (P_FPS | P_START | P_LOOP))
+				return bad(e, defs[i].name, "needs format=mjpeg, "
+				    "mp4 or webm");
+	} else {
+		for (size_t i = 0; i < NELEM(defs); i++)
+			if (p->given & defs[i].bit & (P_T | P_SEEK | P_SPRITE | P_INFO))
+				return bad(e, defs[i].name, "does not apply to a "
+				    "stream (start= sets where it begins)");
+		if (p->format != OUT_MJPEG && (p->given & P_LOOP))
+			return bad(e, "loop", "only with format=mjpeg");
+	}
+	return 0;
+}
+
+int
+params_parse_over(const char *query, struct params *p, struct err *e)
+{
+	unsigned base = p->given;
+	int rc;
+
+	/* Duplicates are looked for within the query alone. */
+	p->given = 0;
+	rc = params_parse(query, p, e);
+	p->given |= base;
+	return rc;
+}
+
+void
+params_box(const struct params *p, unsigned *w, unsigned *h)
+{
+	/* At most 16384 * 4, far from unsigned's range. */
+	*w = p->width ? (unsigned)lround(p->width * p->dpr) : 0;
+	*h = p->height ? (unsigned)lround(p->height * p->dpr) : 0;
+}
+
+/* Where params_canonical() writes: full once anything did not fit. */
+struct canon {
+	char *buf;
+	size_t len, pos;
+	bool full;
+};
+
+static void canon_add(struct canon *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Appends '&' (unless first) and one formatted "name=value". */
+static void
+canon_add(struct canon *c, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (c->full)
+		return;
+	if (c->pos > 0) {
+		if (c->len - c->pos < 2) {
+			c->full = true;
+			return;
+		}
+		c->buf[c->pos++] = '&';
+		c->buf[c->pos] = '\0';
+	}
+	va_start(ap, fmt);
+	n = vsnprintf(c->buf + c->pos, c->len - c->pos, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= c->len - c->pos)
+		c->full = true;
+	else
+		c->pos += (size_t)n;
+}
+
+/* "name=" the decimal d as decimal_text() writes it, then suffix. */
+static void
+canon_decimal(struct canon *c, const char *name, double d, const char *suffix)
+{
+	char num[DECIMAL_TEXT];
+
+	decimal_text(d, num);
+	canon_add(c, "%s=%s%s", name, num, suffix);
+}
+
+int
+params_canonical(const struct params *p, char *buf, size_t len)
+{
+	struct canon c = { buf, len, 0, false };
+	int rc = -1;
+
+	if (buf == NULL || len == 0)
+		goto out;
+	buf[0] = '\0';
+	/* The order is part of the format: ETags and signatures hash it. */
+	if (p->given & P_SIZE) {
+		if (p->width && p->height)
+			canon_add(&c, "size=%ux%u", p->width, p->height);
+		else if (p->width)
+			canon_add(&c, "size=%ux", p->width);
+		else
+			canon_add(&c, "size=x%u", p->height);
+	}
+	if (p->given & P_FIT)
+		canon_add(&c, "fit=%s", params_fit_name(p->fit));
+	if (p->given & P_GRAVITY)
+		canon_add(&c, "gravity=%s", params_gravity_name(p->gravity));
+	if (p->given & P_CROP)
+		canon_add(&c, "crop=%u,%u,%u,%u", p->crop_x, p->crop_y,
+		    p->crop_w, p->crop_h);
+	if (p->given & P_ROTATE)
+		canon_add(&c, "rotate=%u", p->rotate);
+	if (p->given & P_FLIP)
+		canon_add(&c, "flip=%s", p->flip_h ? "h" : "v");
+	if (p->given & P_FORMAT)
+		canon_add(&c, "format=%s", params_format_name(p->format));
+	if (p->given & P_Q)
+		canon_add(&c, "q=%u", p->quality);
+	if (p->given & P_BG)
+		canon_add(&c, "bg=%06x", (unsigned)p->bg);
+	if (p->given & P_BLUR)
+		canon_decimal(&c, "blur", p->blur, "");
+	if (p->given & P_SHARPEN)
+		canon_decimal(&c, "sharpen", p->sharpen, "");
+	if (p->given & P_DPR)
+		canon_decimal(&c, "dpr", p->dpr, "");
+	if (p->given & P_ENLARGE)
+		canon_add(&c, "enlarge=%d", p->enlarge ? 1 : 0);
+	if (p->given & P_FRAME)
+		canon_add(&c, "frame=%d", p->frame);
+	if (p->given & P_T) {
+		if (p->t_kind == T_AUTO)
+			canon_add(&c, "t=auto");
+		else	/* A query: the percent sign is written escaped. */
+			canon_decimal(&c, "t", p->t,
+			    p->t_kind == T_PERCENT ? "%25" : "");
+	}
+	if (p->given & P_SEEK)
+		canon_add(&c, "seek=%s", p->seek == SEEK_KEY ? "key" : "accurate");
+	if (p->given & P_SPRITE)
+		canon_add(&c, "sprite=%ux%u", p->sprite_cols, p->sprite_rows);
+	if (p->given & P_INFO)
+		canon_add(&c, "info");
+	if (p->given & P_PRESET)
+		canon_add(&c, "preset=%s", p->preset);
+	if (p->given & P_FPS)
+		canon_decimal(&c, "fps", p->fps, "");
+	if (p->given & P_START)
+		canon_decimal(&c, "start", p->start, "");
+	if (p->given & P_LOOP)
+		canon_add(&c, "loop=%d", p->loop ? 1 : 0);
+	if (p->given & P_SNAPSHOT)
+		canon_add(&c, "snapshot");
+	if (p->given & P_EXPIRES)
+		canon_add(&c, "expires=%llu", (unsigned long long)p->expires);
+	if (!c.full)
+		rc = (int)c.pos;
+out:
+	return rc;
+}
+
+const char *
+params_fit_name(enum fit f)
+{
+	return (unsigned)f < NELEM(fit_names) ? fit_names[f] : "unknown";
+}
+
+const char *
+params_gravity_name(enum gravity g)
+{
+	return (unsigned)g < NELEM(gravity_names) ? gravity_names[g] :
+	    "unknown";
+}
+
+const char *
+params_format_name(enum out_format f)
+{
+	return (unsigned)f < NELEM(format_names) ? format_names[f] :
+	    "unknown";
+}
