@@ -23,6 +23,7 @@ static const struct {
 	{ ERR_TIMEOUT, 504 },
 	{ ERR_INTERNAL, 500 },
 	{ ERR_BAD_GATEWAY, 502 },
+	{ ERR_GONE, 499 },	/* nginx's "client closed request": never sent */
 };
 
 static const struct {
@@ -32,6 +33,7 @@ static const struct {
 	{ 200, "OK" }, { 206, "Partial Content" }, { 304, "Not Modified" },
 	{ 400, "Bad Request" }, { 403, "Forbidden" }, { 404, "Not Found" },
 	{ 405, "Method Not Allowed" }, { 413, "Payload Too Large" },
+	{ 499, "Client Closed Request" },
 	{ 415, "Unsupported Media Type" }, { 422, "Unprocessable Entity" },
 	{ 500, "Internal Server Error" }, { 502, "Bad Gateway" },
 	{ 503, "Service Unavailable" }, { 504, "Gateway Timeout" },

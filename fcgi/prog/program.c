@@ -1529,7 +1529,7 @@ program_run(const struct program *p, char *const argv[], int filefd,
 		    "max_output (%llu bytes)", p->name, p->max_output);
 		break;
 	case END_CLIENT:
-		rc = err_set(e, ERR_INTERNAL, "client went away");
+		rc = err_set(e, ERR_GONE, "client went away");
 		break;
 	case END_BROKEN:
 		rc = err_set(e, ERR_INTERNAL, "program %s: reading its output: %s",

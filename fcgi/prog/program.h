@@ -160,7 +160,7 @@ int program_argv(const struct program *p, const char *const values[],
  * and streams its stdout into r's body; conn_fd (> 0) is the web server's
  * connection, watched for a hang-up while the program is silent. Returns 0
  * when the program exited 0 having written something; otherwise the error
- * (ERR_BAD_GATEWAY for the program's failures, ERR_INTERNAL for a client
+ * (ERR_BAD_GATEWAY for the program's failures, ERR_GONE for a client
  * that went away), with the child's process group killed and reaped and
  * every descriptor closed either way.
  */

@@ -276,7 +276,7 @@ route_endpoint(const struct server *srv, const struct request *req,
 		(void)response_header(r, "Content-Type", "application/json");
 		(void)response_header(r, "Cache-Control", "no-store");
 		return sink_write(&r->body, "{\"status\": \"ok\"}\n", 17) < 0 ?
-		    err_set(e, ERR_INTERNAL, "client went away") : 1;
+		    err_set(e, ERR_GONE, "client went away") : 1;
 	}
 	if (cfg->status_path == NULL || strcmp(req->path, cfg->status_path) != 0 ||
 	    srv->sb == NULL)
@@ -296,7 +296,7 @@ route_endpoint(const struct server *srv, const struct request *req,
 	    "text/plain; version=0.0.4; charset=utf-8" : "application/json");
 	(void)response_header(r, "Cache-Control", "no-store");
 	rc = sink_write(&r->body, m.data, m.len) < 0 ?
-	    err_set(e, ERR_INTERNAL, "client went away") : 1;
+	    err_set(e, ERR_GONE, "client went away") : 1;
 	membuf_cleanup(&m);
 	return rc;
 }

@@ -71,10 +71,15 @@ status_json(const struct scoreboard *sb, const struct config *cfg,
 	    (unsigned long long)load(&sb->by_class[3]),
 	    (unsigned long long)load(&sb->by_class[4]),
 	    (unsigned long long)load(&sb->by_class[5]));
+	/* A client that left is no error of ours: counted on its own. */
 	for (int k = ERR_NONE + 1; k < ERR_KIND_COUNT; k++)
-		json_raw(m, "%s\"%s\": %llu", k > 1 ? ", " : "",
-		    err_kind_name(k), (unsigned long long)load(&sb->errors[k]));
-	json_raw(m, "}, \"latency_ms\": {\"buckets\": [");
+		if (k != ERR_GONE)
+			json_raw(m, "%s\"%s\": %llu", k > 1 ? ", " : "",
+			    err_kind_name(k),
+			    (unsigned long long)load(&sb->errors[k]));
+	json_raw(m, "}, \"clients_gone\": %llu",
+	    (unsigned long long)load(&sb->errors[ERR_GONE]));
+	json_raw(m, ", \"latency_ms\": {\"buckets\": [");
 	for (unsigned b = 0; b <= SB_BUCKETS; b++) {
 		count += load(&sb->latency[b]);
 		if (b < SB_BUCKETS)
@@ -160,8 +165,15 @@ status_prometheus(const struct scoreboard *sb, const struct config *cfg,
 	json_raw(m, "# HELP mediafcgi_errors_total Failed requests by kind.\n"
 	    "# TYPE mediafcgi_errors_total counter\n");
 	for (int k = ERR_NONE + 1; k < ERR_KIND_COUNT; k++)
-		json_raw(m, "mediafcgi_errors_total{kind=\"%s\"} %llu\n",
-		    err_kind_name(k), (unsigned long long)load(&sb->errors[k]));
+		if (k != ERR_GONE)
+			json_raw(m, "mediafcgi_errors_total{kind=\"%s\"} %llu\n",
+			    err_kind_name(k),
+			    (unsigned long long)load(&sb->errors[k]));
+	json_raw(m, "# HELP mediafcgi_clients_gone_total Requests whose client "
+	    "left before the answer was sent.\n"
+	    "# TYPE mediafcgi_clients_gone_total counter\n"
+	    "mediafcgi_clients_gone_total %llu\n",
+	    (unsigned long long)load(&sb->errors[ERR_GONE]));
 	json_raw(m, "# HELP mediafcgi_request_duration_seconds Time to answer.\n"
 	    "# TYPE mediafcgi_request_duration_seconds histogram\n");
 	for (unsigned b = 0; b <= SB_BUCKETS; b++) {

@@ -181,7 +181,7 @@ live_snapshot(const struct server *srv, struct live_ring *ring,
 	(void)response_header(r, "Content-Type", "image/jpeg");
 	(void)response_header(r, "Cache-Control", "no-store");
 	rc = sink_write(&r->body, buf, (size_t)n) < 0 ?
-	    err_set(e, ERR_INTERNAL, "client went away") : 1;
+	    err_set(e, ERR_GONE, "client went away") : 1;
 out:
 	free(buf);
 	return rc;
@@ -223,7 +223,7 @@ live_view(const struct server *srv, const struct request *req,
 	if (sink_write(&r->body, "--" STREAM_BOUNDARY "\r\n",
 	    sizeof("--" STREAM_BOUNDARY "\r\n") - 1) < 0 ||
 	    response_flush(r) < 0) {
-		rc = err_set(e, ERR_INTERNAL, "client went away");
+		rc = err_set(e, ERR_GONE, "client went away");
 		goto out;
 	}
 	last_sent = sb_now_ms();

@@ -40,6 +40,7 @@ err_kind_name(enum err_kind kind)
 		[ERR_TIMEOUT] = "timeout",
 		[ERR_INTERNAL] = "internal",
 		[ERR_BAD_GATEWAY] = "bad_gateway",
+		[ERR_GONE] = "gone",
 	};
 
 	if ((unsigned)kind >= ERR_KIND_COUNT)

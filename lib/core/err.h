@@ -23,6 +23,8 @@ enum err_kind {
 	ERR_TIMEOUT,		/* 504: the request ran out of time */
 	ERR_INTERNAL,		/* 500: anything else */
 	ERR_BAD_GATEWAY,	/* 502: an external program failed */
+	ERR_GONE,		/* the client (or web server) went away: nothing
+				 * more can be sent; logged as 499, not an error */
 	ERR_KIND_COUNT
 };
 

@@ -59,7 +59,7 @@ encode_gm(Image *list, const struct img_job *job, enum media_type t,
 	}
 	/* Flushes stdio's last buffer into the sink. */
 	if (fclose(fp) != 0 && rc == 0)
-		rc = err_set(e, ERR_INTERNAL, "client went away");
+		rc = err_set(e, ERR_GONE, "client went away");
 out:
 	FREEF(DestroyImageInfo, ii);
 	return rc;
@@ -126,7 +126,7 @@ encode_webp_anim(Image *list, const struct img_job *job, struct sink *out,
 		goto out;
 	}
 	if (sink_write(out, data.bytes, data.size) < 0)
-		rc = err_set(e, ERR_INTERNAL, "client went away");
+		rc = err_set(e, ERR_GONE, "client went away");
 out:
 	WebPDataClear(&data);
 	free(rgba);

@@ -119,7 +119,7 @@ img_info(const struct img_job *job, struct sink *out, struct err *e)
 	json_raw(&m, ", \"icc\": %s, \"size\": %lld}\n",
 	    icc ? "true" : "false", (long long)job->size);
 	rc = sink_write(out, m.data, m.len) < 0 ?
-	    err_set(e, ERR_INTERNAL, "client went away") : 0;
+	    err_set(e, ERR_GONE, "client went away") : 0;
 out:
 	if (im != NULL)
 		DestroyImageList(im);

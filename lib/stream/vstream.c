@@ -473,7 +473,7 @@ vstream_mjpeg(const struct vstream_job *job, const char *boundary,
 		if (stopped(job->stop))
 			break;
 		if (write_part(out, boundary, &jpeg) < 0) {
-			rc = err_set(e, ERR_INTERNAL, "client went away");
+			rc = err_set(e, ERR_GONE, "client went away");
 			goto out;
 		}
 		parts++;
@@ -484,7 +484,7 @@ vstream_mjpeg(const struct vstream_job *job, const char *boundary,
 		goto out;
 	}
 	rc = write_close(out, boundary) < 0 ?
-	    err_set(e, ERR_INTERNAL, "client went away") : 0;
+	    err_set(e, ERR_GONE, "client went away") : 0;
 out:
 	rgb_free(&frame);
 	membuf_cleanup(&jpeg);
@@ -549,7 +549,7 @@ static int
 vt_fail(const struct vt *t, int averr, struct err *e, const char *what)
 {
 	if (t->gone)
-		return err_set(e, ERR_INTERNAL, "client went away");
+		return err_set(e, ERR_GONE, "client went away");
 	(void)vid_fail(averr, e, what);
 	/* The user's file decoded; what failed is ours. */
 	e->kind = ERR_INTERNAL;
@@ -562,13 +562,13 @@ static int
 vt_flush(struct vt *t, struct err *e)
 {
 	if (t->gone)
-		return err_set(e, ERR_INTERNAL, "client went away");
+		return err_set(e, ERR_GONE, "client went away");
 	if (t->out->written == t->flushed)
 		return 0;
 	t->flushed = t->out->written;
 	if (sink_flush(t->out) < 0) {
 		t->gone = true;
-		return err_set(e, ERR_INTERNAL, "client went away");
+		return err_set(e, ERR_GONE, "client went away");
 	}
 	return 0;
 }

@@ -54,7 +54,7 @@ const char *vstream_mime(enum out_format f);
  * CLOCK_MONOTONIC from the first part; params->fps caps the rate; loop
  * starts again at start on the same schedule. Ends with "--BOUNDARY--\r\n"
  * and 0 at the end of the file or when *stop is seen. boundary: 1..70
- * characters of [0-9A-Za-z'()+_,-./:=?]. The client gone: ERR_INTERNAL
+ * characters of [0-9A-Za-z'()+_,-./:=?]. The client gone: ERR_GONE
  * "client went away", returned at the next write.
  */
 int vstream_mjpeg(const struct vstream_job *job, const char *boundary,

@@ -792,7 +792,7 @@ vid_vtt(struct vctx *v, const struct vid_job *job, struct sink *out,
 		    i / p->sprite_cols * plan.out_h, plan.out_w, plan.out_h);
 	}
 	rc = sink_write(out, m.data, m.len) < 0 ?
-	    err_set(e, ERR_INTERNAL, "client went away") : 0;
+	    err_set(e, ERR_GONE, "client went away") : 0;
 	membuf_cleanup(&m);
 	return rc;
 }
@@ -886,7 +886,7 @@ vid_info(struct vctx *v, const struct vid_job *job, struct sink *out,
 	}
 	json_raw(&m, "]}\n");
 	rc = sink_write(out, m.data, m.len) < 0 ?
-	    err_set(e, ERR_INTERNAL, "client went away") : 0;
+	    err_set(e, ERR_GONE, "client went away") : 0;
 	membuf_cleanup(&m);
 	return rc;
 }

@@ -428,7 +428,7 @@ mjpeg_client_gone_is_an_error_at_once(void **state)
 	tsink_init(&t, &s);
 	t.fail_after = 3;
 	run_mjpeg(clip, "format=mjpeg&size=80x60", &t, &s, &r);
-	assert_int_equal(r.rc, -ERR_INTERNAL);
+	assert_int_equal(r.rc, -ERR_GONE);
 	assert_string_equal(r.e.msg, "client went away");
 	assert_true(r.seconds < 1.0);
 	assert_int_equal(check_multipart(&t.m, 80, 60, false), 3);
@@ -747,7 +747,7 @@ transcode_client_gone_is_an_error(void **state)
 	tsink_init(&t, &s);
 	t.fail_after = 1;
 	run_transcode("format=webm&size=160x120", &t, &s, &r);
-	assert_int_equal(r.rc, -ERR_INTERNAL);
+	assert_int_equal(r.rc, -ERR_GONE);
 	assert_string_equal(r.e.msg, "client went away");
 	membuf_cleanup(&t.m);
 }
