@@ -121,7 +121,7 @@ static void
 done(struct result *r)
 {
 	if (r->im)
-		DestroyImage(r->im);
+		DestroyImageList(r->im);	/* an animation is a list */
 	membuf_cleanup(&r->out);
 }
 
