@@ -49,6 +49,8 @@ LIB_A    := $(B)/libmediafcgi.a
 UNIT_LIB_SRC  := $(sort $(shell find tests/unit/lib -name 'test_*.c'))
 UNIT_FCGI_SRC := $(sort $(shell find tests/unit/fcgi -name 'test_*.c'))
 UNIT_BIN := $(foreach t,$(UNIT_LIB_SRC) $(UNIT_FCGI_SRC),$(B)/tests/$(basename $(notdir $(t))))
+# What the unit tests share (tests/unit/support.h), linked into each one.
+UNIT_SUP := $(B)/tests/unit/support.o
 
 .PHONY: all deps check unit integration run bench bench-program clean fuzz fuzz-build
 all: $(B)/mediafcgi
@@ -76,7 +78,7 @@ $(B)/mediafcgi: $(B)/fcgi/proc/main.o $(FCGI_OBJ) $(LIB_A)
 # A unit test of lib/ links the archive alone; one of fcgi/ the fcgi/
 # objects (not main) too. $(1): the test's source, $(2): what it links.
 define unit_test
-$(B)/tests/$(basename $(notdir $(1))): $(B)/$(1:.c=.o) $(2)
+$(B)/tests/$(basename $(notdir $(1))): $(B)/$(1:.c=.o) $(UNIT_SUP) $(2)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS) $$(shell pkg-config --libs $$(TEST_PKGS))
 endef

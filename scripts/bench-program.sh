@@ -57,7 +57,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(PYTHONPATH="$REPO/tests" $PY -c 'from support import webservers; print(webservers.free_port())')
 ROOT_LINE=""
 [ "$(id -u)" = 0 ] && ROOT_LINE="allow_root = yes"
 

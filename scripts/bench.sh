@@ -134,7 +134,7 @@ if want image || want video; then
     want image && start_group image
     want video && start_group video
     say "mediafcgi: 2 workers behind nginx, serving $PEERS/fixtures at /"
-    MEDIAFCGI_BIN="$BIN" "$PY" "$ROOT/scripts/serve.py" --front nginx --port 0 \
+    MEDIAFCGI_BIN="$BIN" PYTHONPATH="$ROOT/tests" "$PY" "$ROOT/scripts/serve.py" --front nginx --port 0 \
         --media "$PEERS/fixtures" --mount / --workers 2 \
         --state "$TMPD/state.json" --rss "$TMPD/rss.txt" >"$TMPD/serve.log" 2>&1 &
     SERVE_PID=$!
@@ -176,9 +176,8 @@ if want live; then
     cat >"$TMPD/live_stack.py" <<'EOF'
 """mediafcgi + nginx for the live bench (webservers.Stack), until SIGTERM."""
 import json, os, signal, sys, time
-root, state, feed, sndbuf, bufsize, media = sys.argv[1:7]
-sys.path.insert(0, os.path.join(root, "tests", "integration"))
-import webservers  # noqa: E402
+state, feed, sndbuf, bufsize, media = sys.argv[1:6]
+from support import webservers   # PYTHONPATH=$ROOT/tests
 
 
 def bye(*_):
@@ -206,7 +205,7 @@ try:
 finally:
     s.stop()
 EOF
-    MEDIAFCGI_BIN="$BIN" "$PY" "$TMPD/live_stack.py" "$ROOT" "$TMPD/live.json" "$FEED" \
+    MEDIAFCGI_BIN="$BIN" PYTHONPATH="$ROOT/tests" "$PY" "$TMPD/live_stack.py" "$TMPD/live.json" "$FEED" \
         "$LIVE_SNDBUF" "$LIVE_FCGI_BUFFER" "$TMPD/empty" >"$TMPD/live.log" 2>&1 &
     LIVE_PID=$!
     wait_state "$LIVE_PID" "$TMPD/live.json" "$TMPD/live.log"
@@ -247,7 +246,7 @@ PYEOF
     # to every viewer with TCP_NOTSENT_LOWAT (no web server, no FastCGI)
     floor=() FLOOR_PID=""
     if [ "${LIVE_FLOOR:-1}" = 1 ] && [ -x "$ROOT/build/livefloor" ]; then
-        fport="$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+        fport="$(PYTHONPATH="$ROOT/tests" "$PY" -c 'from support import webservers; print(webservers.free_port())')"
         "$ROOT/build/livefloor" 127.0.0.1 "$FEED_PORT" "/${FEED#http://*/}" "$fport" 2>"$TMPD/floor.log" &
         FLOOR_PID=$!
         sleep 0.5

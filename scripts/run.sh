@@ -24,6 +24,7 @@ if [ "${SAMPLES:-0}" = 1 ] || [ ! -f "$MEDIA/.samples-done" ] || [ ! -f "$WWW/in
 fi
 
 # serve.py refuses a taken port with a message and exit status 2.
-export MEDIAFCGI_BIN="$BIN"
+# It imports the test support package (tests/support/webservers.py).
+export MEDIAFCGI_BIN="$BIN" PYTHONPATH="$ROOT/tests"
 exec "$PY" "$ROOT/scripts/serve.py" --front "$FRONT" --port "$PORT" \
     --media "$MEDIA" --docroot "$WWW" --mount /media --workers 2

@@ -2,8 +2,9 @@
 """
 serve.py - mediafcgi behind nginx (or lighttpd) on loopback, in the
 foreground until Ctrl-C or SIGTERM; then everything it started is stopped.
-The configs come from tests/integration/webservers.py, the same module the
-integration tests use.
+The configs come from tests/support/webservers.py, the same module the
+integration tests use: run it with tests/ on the path, as run.sh and
+bench.sh do (PYTHONPATH=$ROOT/tests).
 
   scripts/serve.py --port 8080 --media build/run/media --docroot build/run/www
       `make run`: the docroot at /, thumbnails under /media/
@@ -23,10 +24,7 @@ import signal
 import sys
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
-
-import webservers  # noqa: E402
+from support import procs, webservers
 
 
 def parse_args():
@@ -78,8 +76,8 @@ class RssSampler:
 
     def sample(self, stack):
         for pid in stack.worker_pids():
-            rss = webservers.proc_status(pid, "VmRSS")
-            hwm = webservers.proc_status(pid, "VmHWM")
+            rss = procs.status_kb(pid, "VmRSS")
+            hwm = procs.status_kb(pid, "VmHWM")
             if rss is None:
                 continue
             self.pids.add(pid)

@@ -137,7 +137,7 @@ LUA
 
 # ------------------------------------------------------------------ servers
 say "mediafcgi ($WORKERS workers) behind $FRONT, serving $MEDIA at /"
-MEDIAFCGI_BIN="$BIN" "$PY" "$ROOT/scripts/serve.py" --front "$FRONT" --port 0 \
+MEDIAFCGI_BIN="$BIN" PYTHONPATH="$ROOT/tests" "$PY" "$ROOT/scripts/serve.py" --front "$FRONT" --port 0 \
     --media "$MEDIA" --mount / --workers "$WORKERS" --set server.status_path=/_status \
     --state "$TMPD/state.json" >"$TMPD/serve.log" 2>&1 &
 SERVE_PID=$!

@@ -7,6 +7,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,6 @@
 #include <ini.h>
 
 #include "req/params.h"
-#include "prog/program.h"
 
 /* State of one ini_parse() run: the target and the first reason to refuse. */
 struct load_ctx {
@@ -74,7 +74,7 @@ config_cleanup(struct config *c)
 		free(c->presets[i].query);
 	}
 	free(c->presets);
-	program_config_free(c);
+	program_set_free(&c->programs);
 	for (unsigned i = 0; i < c->n_sources; i++) {
 		free(c->sources[i].name);
 		free(c->sources[i].input);
@@ -143,6 +143,40 @@ set_bool(bool *dst, const char *v, const char *key, char *why, size_t len)
 		return -1;
 	}
 	return 0;
+}
+
+/* The [media] whole-number keys: where each goes and its range. */
+static const struct num_key {
+	const char *key;
+	size_t off;		/* in struct config */
+	bool wide;		/* unsigned long long, else unsigned */
+	unsigned long long lo, hi;
+} media_nums[] = {
+#define NUM(k, w, lo, hi)	{ #k, offsetof(struct config, k), w, lo, hi }
+	NUM(quality, false, 1, 100),
+	NUM(max_file_size, true, 1, 1ull << 40),
+	NUM(max_source_pixels, true, 1, 1ull << 34),
+	NUM(max_output_pixels, true, 1, 1ull << 32),
+	NUM(max_frames, false, 1, 100000),
+	NUM(max_memory, true, 0, 1ull << 40),
+	NUM(max_duration, false, 1, 1000000),
+	NUM(max_video_side, false, 16, 65536),
+	NUM(probe_size, true, 32, 1ull << 32),
+	NUM(analyze_duration, false, 1, 3600),
+	NUM(max_decode_frames, false, 1, 1000000),
+#undef NUM
+};
+
+static int
+set_num(struct config *c, const struct num_key *k, const char *v, char *why,
+    size_t len)
+{
+	void *dst = (char *)c + k->off;
+
+	if (k->wide)
+		return set_ull(dst, v, k->lo, k->hi, k->key, why, len);
+	return set_uint(dst, v, (unsigned)k->lo, (unsigned)k->hi, k->key, why,
+	    len);
 }
 
 /* A URL path of an endpoint: "/status", no query, no dot segments. */
@@ -343,7 +377,8 @@ config_set(struct config *c, const char *section, const char *key,
 	if (strncmp(section, "preset ", 7) == 0)
 		return set_preset(c, section + 7, key, v, why, len);
 	if (strncmp(section, "program ", 8) == 0)
-		return program_config_set(c, section + 8, key, v, why, len);
+		return program_set_key(&c->programs, section + 8, key, v, why,
+		    len);
 	if (strcmp(section, "server") == 0) {
 		if (strcmp(key, "listen") == 0) {
 			if (strncmp(v, "unix:/", 6) != 0 && strchr(v, ':') == NULL) {
@@ -404,28 +439,9 @@ config_set(struct config *c, const char *section, const char *key,
 			}
 			return set_str(&c->cache_control, v, why, len);
 		}
-		if (strcmp(key, "quality") == 0)
-			return set_uint(&c->quality, v, 1, 100, key, why, len);
-		if (strcmp(key, "max_file_size") == 0)
-			return set_ull(&c->max_file_size, v, 1, 1ull << 40, key, why, len);
-		if (strcmp(key, "max_source_pixels") == 0)
-			return set_ull(&c->max_source_pixels, v, 1, 1ull << 34, key, why, len);
-		if (strcmp(key, "max_output_pixels") == 0)
-			return set_ull(&c->max_output_pixels, v, 1, 1ull << 32, key, why, len);
-		if (strcmp(key, "max_frames") == 0)
-			return set_uint(&c->max_frames, v, 1, 100000, key, why, len);
-		if (strcmp(key, "max_memory") == 0)
-			return set_ull(&c->max_memory, v, 0, 1ull << 40, key, why, len);
-		if (strcmp(key, "max_duration") == 0)
-			return set_uint(&c->max_duration, v, 1, 1000000, key, why, len);
-		if (strcmp(key, "max_video_side") == 0)
-			return set_uint(&c->max_video_side, v, 16, 65536, key, why, len);
-		if (strcmp(key, "probe_size") == 0)
-			return set_ull(&c->probe_size, v, 32, 1ull << 32, key, why, len);
-		if (strcmp(key, "analyze_duration") == 0)
-			return set_uint(&c->analyze_duration, v, 1, 3600, key, why, len);
-		if (strcmp(key, "max_decode_frames") == 0)
-			return set_uint(&c->max_decode_frames, v, 1, 1000000, key, why, len);
+		for (size_t i = 0; i < sizeof(media_nums) / sizeof(*media_nums); i++)
+			if (strcmp(key, media_nums[i].key) == 0)
+				return set_num(c, &media_nums[i], v, why, len);
 	} else if (strcmp(section, "security") == 0) {
 		if (strcmp(key, "signing_key") == 0) {
 			/* Given again: one more key that verifies (rotation). */
@@ -495,6 +511,39 @@ config_load(struct config *c, const char *path, char *errbuf, size_t len)
 	return 0;
 }
 
+/* The [media] settings as lib/'s limits: the one place they are made. */
+static void
+config_limits(struct config *c)
+{
+	struct media_limits *l = &c->limits;
+
+	l->img = (struct img_limits){
+		.max_file_size = c->max_file_size,
+		.max_source_pixels = c->max_source_pixels,
+		.max_output_pixels = c->max_output_pixels,
+		.default_quality = c->quality,
+		.max_frames = c->max_frames,
+	};
+	l->vid = (struct vid_limits){
+		.max_file_size = c->max_file_size,
+		.max_duration = c->max_duration,
+		.max_width = c->max_video_side,
+		.max_height = c->max_video_side,
+		.probe_size = (int64_t)c->probe_size,
+		.analyze_duration = (int64_t)c->analyze_duration * 1000000,
+		.max_decode_frames = c->max_decode_frames,
+		.img = {
+			.max_output_pixels = c->max_output_pixels,
+			.default_quality = c->quality,
+		},
+	};
+	/* Output, padding and animation canvases stay under these too. */
+	l->gm_max_pixels = c->max_source_pixels > c->max_output_pixels * 4 ?
+	    c->max_source_pixels : c->max_output_pixels * 4;
+	l->gm_max_side = 65535;
+	l->gm_max_memory = c->max_memory;
+}
+
 int
 config_validate(struct config *c, char *errbuf, size_t len)
 {
@@ -542,7 +591,8 @@ config_validate(struct config *c, char *errbuf, size_t len)
 	{
 		char why[300];
 
-		if (program_config_validate(c, why, sizeof(why)) < 0) {
+		if (program_set_validate(&c->programs, c->request_timeout, why,
+		    sizeof(why)) < 0) {
 			snprintf(errbuf, len, "%s: %s", where, why);
 			return -1;
 		}
@@ -558,5 +608,6 @@ config_validate(struct config *c, char *errbuf, size_t len)
 
 		c->workers = n > 0 && n <= 256 ? (unsigned)n : 1;
 	}
+	config_limits(c);
 	return 0;
 }

@@ -11,7 +11,26 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "img/img.h"
+#include "prog/program_set.h"
+#include "vid/vid.h"
+
 #define CONFIG_MAX_KEYS	8	/* signing_key lines in [security] */
+
+/*
+ * The [media] limits as lib/ takes them, made once by config_validate():
+ * every route (images, stills, sprites, file streams) and the worker's
+ * GraphicsMagick set-up read these, none converts the config itself.
+ */
+struct media_limits {
+	struct img_limits img;		/* images */
+	struct vid_limits vid;		/* stills, sprites, file streams */
+	/* GraphicsMagick's own cap on any image it allocates (output,
+	 * padding and animation canvases included): img_set_limits(). */
+	unsigned long long gm_max_pixels;
+	unsigned long gm_max_side;
+	unsigned long long gm_max_memory;
+};
 
 struct config {
 	/* [server] */
@@ -45,6 +64,7 @@ struct config {
 	unsigned long long probe_size;	/* bytes libav may read to probe */
 	unsigned analyze_duration;	/* seconds of stream libav may analyse */
 	unsigned max_decode_frames;	/* frames from a keyframe to a still */
+	struct media_limits limits;	/* the above for lib/: config_validate() */
 	/* streams */
 	char *live_path;	/* URL prefix of live sources, "/live" */
 	unsigned stream_timeout;	/* s a stream may wait for its client */
@@ -72,9 +92,8 @@ struct config {
 		char *name, *query;
 	} *presets;
 	unsigned n_presets;
-	/* [program NAME]: external programs (fcgi/program.h) */
-	struct program *programs;
-	unsigned n_programs;
+	/* [program NAME]: external programs (prog/program_set.h) */
+	struct program_set programs;
 	/* where it came from, for messages */
 	char *path;		/* NULL: no file, defaults and flags only */
 };
@@ -101,8 +120,8 @@ int config_set(struct config *c, const char *section, const char *key,
 /* The query of the preset called name, or NULL. */
 const char *config_preset(const struct config *c, const char *name);
 
-/* Checks what must hold once everything is read (root given, ranges).
- * Returns 0, or -1 with the reason in errbuf. */
+/* Checks what must hold once everything is read (root given, ranges) and
+ * makes c->limits. Returns 0, or -1 with the reason in errbuf. */
 int config_validate(struct config *c, char *errbuf, size_t len);
 
 #endif

@@ -22,8 +22,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "proc/listen.h"
-#include "viewers/live.h"
+#include "viewers/reader.h"
+#include "viewers/ring.h"
 #include "proc/log.h"
 #include "proc/scoreboard.h"
 #include "proc/worker.h"
@@ -124,7 +126,7 @@ master_spawn(struct master *m, unsigned i)
 	sbs->generation = m->generation;
 	if ((pid = fork_child()) == 0) {
 		sbs->pid = getpid();
-		sbs->started_ms = sb_now_ms();
+		sbs->started_ms = clock_ms();
 		worker_main(m->cfg, m->listen_fd, m->sb, i, &m->live);
 	}
 	if (pid < 0)
@@ -132,7 +134,7 @@ master_spawn(struct master *m, unsigned i)
 	sbs->pid = pid;
 	s->pid = pid;
 	s->generation = m->generation;
-	s->started_ms = sb_now_ms();
+	s->started_ms = clock_ms();
 	s->killed_ms = 0;
 	return pid;
 }
@@ -157,7 +159,7 @@ master_fill(struct master *m)
 {
 	unsigned have = master_count(m, true);
 
-	if (m->stopping || (m->respawn_at && sb_now_ms() < m->respawn_at))
+	if (m->stopping || (m->respawn_at && clock_ms() < m->respawn_at))
 		return;
 	m->respawn_at = 0;
 	for (unsigned i = 0; i < MAX_WORKERS && have < m->cfg->workers; i++) {
@@ -211,7 +213,7 @@ master_spawn_reader(void *ctx, unsigned index)
 	if (pid < 0)
 		return -1;
 	r->reader = pid;
-	r->last_use_ms = sb_now_ms();
+	r->last_use_ms = clock_ms();
 	log_info("source %s: reader %d started", m->cfg->sources[index].name,
 	    (int)pid);
 	return 0;
@@ -241,7 +243,7 @@ describe_request(const struct master *m, unsigned i, char *buf, size_t len)
 
 	if (s->state >= SB_READING)
 		snprintf(buf, len, "while serving %.8s \"%s\" for %lld ms",
-		    s->method, s->uri, (long long)(sb_now_ms() - s->request_ms));
+		    s->method, s->uri, (long long)(clock_ms() - s->request_ms));
 	else
 		snprintf(buf, len, "while %s", sb_state_name(s->state));
 }
@@ -290,12 +292,12 @@ master_reap(struct master *m)
 		if (!m->stopping && s->generation == m->generation &&
 		    (WIFSIGNALED(status) || (WEXITSTATUS(status) != 0 &&
 		    WEXITSTATUS(status) != 3)) &&
-		    sb_now_ms() - s->started_ms < QUICK_EXIT_MS) {
+		    clock_ms() - s->started_ms < QUICK_EXIT_MS) {
 			/* Dying at start again and again: wait before the next. */
 			m->backoff_ms = m->backoff_ms ?
 			    (m->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
 			    m->backoff_ms * 2) : BACKOFF_MIN_MS;
-			m->respawn_at = sb_now_ms() + m->backoff_ms;
+			m->respawn_at = clock_ms() + m->backoff_ms;
 			log_warn("workers die at start: next start in %u ms",
 			    m->backoff_ms);
 		} else if (s->generation == m->generation) {
@@ -317,7 +319,7 @@ master_reap(struct master *m)
 static void
 master_check_timeouts(struct master *m)
 {
-	int64_t now = sb_now_ms(), limit;
+	int64_t now = clock_ms(), limit;
 
 	if (m->cfg->request_timeout == 0)
 		return;
@@ -416,7 +418,7 @@ master_on_signal(struct master *m, int sig, const char *config_path,
 		if (!m->stopping) {
 			log_info("SIGTERM: finishing requests");
 			m->stopping = true;
-			m->stop_deadline = sb_now_ms() + STOP_GRACE_MS;
+			m->stop_deadline = clock_ms() + STOP_GRACE_MS;
 			master_signal_all(m, SIGQUIT, false);
 			master_signal_readers(m, SIGTERM);
 		}
@@ -427,7 +429,7 @@ master_on_signal(struct master *m, int sig, const char *config_path,
 		master_signal_all(m, SIGKILL, false);
 		master_signal_readers(m, SIGKILL);
 		m->stopping = true;
-		m->stop_deadline = sb_now_ms() + 60000;
+		m->stop_deadline = clock_ms() + 60000;
 		break;
 	case SIGHUP:
 		if (!m->stopping)
@@ -471,16 +473,16 @@ master_run(struct config *cfg, int listen_fd, const char *config_path,
 		if (m.stopping) {
 			if (master_count(&m, false) == 0 && master_readers(&m) == 0)
 				break;
-			if (sb_now_ms() >= m.stop_deadline) {
+			if (clock_ms() >= m.stop_deadline) {
 				log_warn("workers still busy after %d ms: killing",
 				    STOP_GRACE_MS);
 				master_signal_all(&m, SIGKILL, false);
 				master_signal_readers(&m, SIGKILL);
-				m.stop_deadline = sb_now_ms() + 60000;
+				m.stop_deadline = clock_ms() + 60000;
 			}
 			timeout = 200;
 		} else if (m.respawn_at) {
-			int64_t d = m.respawn_at - sb_now_ms();
+			int64_t d = m.respawn_at - clock_ms();
 
 			timeout = d > 0 ? (int)d : 0;
 		}

@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "proc/log.h"
 
 const unsigned sb_bucket_le[SB_BUCKETS] = {
@@ -32,15 +33,6 @@ sb_free(struct scoreboard *sb)
 		munmap(sb, sizeof(*sb));
 }
 
-int64_t
-sb_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 const char *
 sb_state_name(enum sb_state s)
 {
@@ -62,7 +54,7 @@ sb_begin(struct sb_slot *s, const char *method, const char *uri)
 {
 	snprintf(s->method, sizeof(s->method), "%s", method);
 	log_escape_uri(s->uri, sizeof(s->uri), uri);
-	s->request_ms = sb_now_ms();
+	s->request_ms = clock_ms();
 	sb_set_state(s, SB_PROCESSING);
 }
 
@@ -70,7 +62,7 @@ void
 sb_end(struct scoreboard *sb, struct sb_slot *s, int status,
     enum err_kind kind, uint64_t bytes)
 {
-	uint64_t ms = (uint64_t)(sb_now_ms() - s->request_ms);
+	uint64_t ms = (uint64_t)(clock_ms() - s->request_ms);
 	unsigned b = 0;
 
 	while (b < SB_BUCKETS && ms > sb_bucket_le[b])

@@ -33,8 +33,8 @@ struct sb_slot {
 	volatile pid_t pid;
 	volatile int state;		/* enum sb_state */
 	volatile uint32_t generation;	/* config generation */
-	volatile int64_t started_ms;	/* when the worker started */
-	volatile int64_t request_ms;	/* when the request in hand began */
+	volatile int64_t started_ms;	/* when the worker started (clock_ms()) */
+	volatile int64_t request_ms;	/* when the request in hand began (clock_ms()) */
 	char method[8];
 	char uri[256];			/* escaped, truncated */
 	volatile uint64_t requests;
@@ -62,9 +62,6 @@ extern const unsigned sb_bucket_le[SB_BUCKETS];
 /* Maps a zeroed scoreboard shared with future children; NULL on failure. */
 struct scoreboard *sb_new(void);
 void sb_free(struct scoreboard *sb);	/* sb can be NULL */
-
-/* Monotonic milliseconds (CLOCK_MONOTONIC), the clock of every *_ms. */
-int64_t sb_now_ms(void);
 
 const char *sb_state_name(enum sb_state s);
 

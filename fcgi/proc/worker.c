@@ -25,8 +25,10 @@
 
 #include <fcgiapp.h>
 
+#include "core/clock.h"
 #include "http/http.h"
 #include "img/img.h"
+#include "proc/child.h"
 #include "proc/log.h"
 #include "route/router.h"
 #include "vid/vid.h"
@@ -187,7 +189,7 @@ worker_serve(const struct server *srv, struct sb_slot *slot, FCGX_Request *fr,
 	struct request req = { .conn_fd = -1 };
 	struct response r;
 	struct err e;
-	int64_t t0 = sb_now_ms();
+	int64_t t0 = clock_ms();
 	int status;
 
 	req.method = FCGX_GetParam("REQUEST_METHOD", fr->envp);
@@ -238,7 +240,7 @@ worker_serve(const struct server *srv, struct sb_slot *slot, FCGX_Request *fr,
 	if (slot != NULL)
 		sb_end(srv->sb, slot, status, e.kind, r.body_bytes);
 	log_access(req.remote_addr, req.method, req.uri, status, r.body_bytes,
-	    sb_now_ms() - t0);
+	    clock_ms() - t0);
 }
 
 /* Started as root with a user configured: become that user for good. */
@@ -277,19 +279,15 @@ worker_main(const struct config *cfg, int listen_fd, struct scoreboard *sb,
 	unsigned char *hold = NULL;
 	unsigned long served = 0;
 
-	/* Die with the master; if it is already gone, do not start. */
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	/* SIGTERM keeps its default: the master's way to end a stuck one. */
+	child_signals((const int[]){ SIGTERM, SIGINT, SIGCHLD, 0 },
+	    (const int[]){ SIGHUP, SIGPIPE, 0 });
 	sigemptyset(&sa.sa_mask);
 	sigemptyset(&ra.sa_mask);
 	sigemptyset(&aa.sa_mask);
 	sigaction(SIGQUIT, &sa, NULL);
 	sigaction(SIGUSR1, &ra, NULL);
 	sigaction(SIGALRM, &aa, NULL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGCHLD, SIG_DFL);
-	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&block);
 	sigaddset(&block, SIGQUIT);
 	sigaddset(&block, SIGUSR1);
@@ -309,10 +307,8 @@ worker_main(const struct config *cfg, int listen_fd, struct scoreboard *sb,
 		log_error("worker start-up failed");
 		_exit(2);
 	}
-	/* Output, padding and animation canvases stay under these too. */
-	img_set_limits(cfg->max_source_pixels > cfg->max_output_pixels * 4 ?
-	    cfg->max_source_pixels : cfg->max_output_pixels * 4, 65535,
-	    cfg->max_memory);
+	img_set_limits(cfg->limits.gm_max_pixels, cfg->limits.gm_max_side,
+	    cfg->limits.gm_max_memory);
 	if (slot != NULL)
 		sb_set_state(slot, SB_IDLE);
 
@@ -351,7 +347,7 @@ worker_main(const struct config *cfg, int listen_fd, struct scoreboard *sb,
 		}
 		if (slot != NULL) {
 			/* The clock of request_timeout starts with the read. */
-			slot->request_ms = sb_now_ms();
+			slot->request_ms = clock_ms();
 			sb_set_state(slot, SB_READING);
 		}
 		rc = FCGX_Accept_r(&fr);

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "route/router.h"
+#include "http/request.h"
 #include "route/sign.h"
 
 /* Whether the pair p (n bytes, raw) is named name (with or without '='). */

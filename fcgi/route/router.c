@@ -3,6 +3,7 @@
  */
 #include "route/router.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -11,14 +12,16 @@
 #include "http/cache.h"
 #include "route/gate.h"
 #include "img/img.h"
+#include "proc/config.h"
 #include "req/params.h"
 #include "req/path.h"
 #include "prog/program.h"
 #include "route/sign.h"
 #include "req/sniff.h"
 #include "route/status.h"
-#include "streams/stream.h"
+#include "streams/file.h"
 #include "vid/vid.h"
+#include "viewers/view.h"
 
 /*
  * Validators for the answer: ETag and Last-Modified always, and true when
@@ -53,17 +56,8 @@ route_image(const struct config *cfg, const struct request *req, int fd,
     struct response *r, struct err *e)
 {
 	struct img_job job = {
-		.params = p,
-		.fd = fd,
-		.size = st->st_size,
-		.type = type,
-		.limits = {
-			.max_file_size = cfg->max_file_size,
-			.max_source_pixels = cfg->max_source_pixels,
-			.max_output_pixels = cfg->max_output_pixels,
-			.default_quality = cfg->quality,
-			.max_frames = cfg->max_frames,
-		},
+		.params = p, .fd = fd, .size = st->st_size, .type = type,
+		.limits = cfg->limits.img,
 	};
 
 	enum media_type out = img_output_type(&job);
@@ -150,24 +144,6 @@ sprite_url(const struct config *cfg, const struct request *req,
 	}
 }
 
-struct vid_limits
-router_vid_limits(const struct config *cfg)
-{
-	return (struct vid_limits){
-		.max_file_size = cfg->max_file_size,
-		.max_duration = cfg->max_duration,
-		.max_width = cfg->max_video_side,
-		.max_height = cfg->max_video_side,
-		.probe_size = (int64_t)cfg->probe_size,
-		.analyze_duration = (int64_t)cfg->analyze_duration * 1000000,
-		.max_decode_frames = cfg->max_decode_frames,
-		.img = {
-			.max_output_pixels = cfg->max_output_pixels,
-			.default_quality = cfg->quality,
-		},
-	};
-}
-
 static int
 route_video(const struct server *srv, const struct request *req, int fd,
     const struct stat *st, enum media_type type, const struct params *p,
@@ -176,11 +152,8 @@ route_video(const struct server *srv, const struct request *req, int fd,
 	const struct config *cfg = srv->cfg;
 	char url[PATH_MAX_URI + PARAMS_MAX_QUERY];
 	struct vid_job job = {
-		.params = p,
-		.fd = fd,
-		.size = st->st_size,
-		.type = type,
-		.limits = router_vid_limits(cfg),
+		.params = p, .fd = fd, .size = st->st_size, .type = type,
+		.limits = cfg->limits.vid,
 		.sprite_url = url,
 	};
 
@@ -370,7 +343,7 @@ router_handle(const struct server *srv, const struct request *in,
 		goto out;
 	req->params = &p;
 	if (route == GATE_LIVE) {
-		rc = stream_live(srv, req, r, e);
+		rc = view_live(srv, req, r, e);
 		goto out;
 	}
 	if ((rc = path_relative(path, cfg->mount, rel, sizeof(rel), e)) < 0)
@@ -395,6 +368,13 @@ router_handle(const struct server *srv, const struct request *in,
 out:
 	if (fd >= 0)
 		close(fd);
+	/* A write that failed because the client left fails whatever the
+	 * handler made of it (an encoder's own error, say): that is no error
+	 * of ours, counted and logged as a client gone (499), never a 500. */
+	if (rc < 0 && r->gone && e->kind != ERR_GONE) {
+		e->kind = ERR_GONE;
+		snprintf(e->msg, sizeof(e->msg), "client went away");
+	}
 	if (rc < 0)
 		response_fail(r, e);
 	else if (response_end(r) < 0)

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "core/json.h"
+#include "core/clock.h"
 
 static int64_t
 uptime_s(const struct scoreboard *sb)
@@ -53,7 +54,7 @@ status_json(const struct scoreboard *sb, const struct config *cfg,
 {
 	unsigned n[SB_STATE_COUNT], total = 0;
 	uint64_t count = 0;
-	int64_t now = sb_now_ms();
+	int64_t now = clock_ms();
 	bool first = true;
 
 	count_states(sb, n);

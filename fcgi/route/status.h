@@ -8,7 +8,7 @@
 #include <stdbool.h>
 
 #include "proc/config.h"
-#include "viewers/live.h"
+#include "viewers/ring.h"
 #include "proc/scoreboard.h"
 #include "core/sink.h"
 

@@ -4,8 +4,9 @@
  * converted through lcms (GraphicsMagick's ProfileImage) to an sRGB profile
  * made here by lcms itself; untagged RGB is taken as sRGB already.
  */
-#include "img/img_gm.h"
+#include "img/img_color.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,7 +51,7 @@ icc_is_srgb(const unsigned char *icc, size_t len)
 }
 
 int
-img_to_srgb(Image **im, ExceptionInfo *ex, struct err *e)
+img_color_to_srgb(Image **im, ExceptionInfo *ex, struct err *e)
 {
 	size_t len = 0;
 	const unsigned char *icc = GetImageProfile(*im, "ICM", &len);

@@ -3,7 +3,7 @@
  * through a stdio stream (no blob copy), and animated WebP through
  * libwebpmux, which GraphicsMagick's WebP writer lacks.
  */
-#include "img/img_gm.h"
+#include "img/img_enc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,10 +22,10 @@ frame_ms(const Image *im)
 }
 
 static int
-encode_gm(Image *list, const struct img_job *job, enum media_type t,
-    struct sink *out, struct err *e)
+encode_gm(Image *list, const struct img_enc *enc, struct sink *out,
+    struct err *e)
 {
-	const struct params *p = job->params;
+	enum media_type t = enc->type;
 	const char *coder = sniff_coder(t);
 	ImageInfo *ii = CloneImageInfo(NULL);
 	FILE *fp = NULL;
@@ -46,8 +46,7 @@ encode_gm(Image *list, const struct img_job *job, enum media_type t,
 		}
 	}
 	if (t == MT_JPEG || t == MT_WEBP)
-		ii->quality = p->quality ? p->quality :
-		    job->limits.default_quality;
+		ii->quality = enc->quality;
 	if ((fp = sink_fopen(out)) == NULL) {
 		rc = err_set(e, ERR_INTERNAL, "out of memory");
 		goto out;
@@ -66,13 +65,12 @@ out:
 }
 
 static int
-encode_webp_anim(Image *list, const struct img_job *job, struct sink *out,
+encode_webp_anim(Image *list, const struct img_enc *enc, struct sink *out,
     struct err *e)
 {
-	const struct params *p = job->params;
 	unsigned w = list->columns, h = list->rows;
 	WebPAnimEncoderOptions opts;
-	WebPAnimEncoder *enc = NULL;
+	WebPAnimEncoder *anim = NULL;
 	WebPConfig cfg;
 	WebPData data = { NULL, 0 };
 	unsigned char *rgba = NULL;
@@ -85,9 +83,8 @@ encode_webp_anim(Image *list, const struct img_job *job, struct sink *out,
 		goto out;
 	}
 	opts.anim_params.loop_count = (int)list->iterations;
-	cfg.quality = (float)(p->quality ? p->quality :
-	    job->limits.default_quality);
-	if ((enc = WebPAnimEncoderNew((int)w, (int)h, &opts)) == NULL ||
+	cfg.quality = (float)enc->quality;
+	if ((anim = WebPAnimEncoderNew((int)w, (int)h, &opts)) == NULL ||
 	    (rgba = malloc((size_t)w * h * 4)) == NULL) {
 		rc = err_set(e, ERR_INTERNAL, "out of memory");
 		goto out;
@@ -110,19 +107,19 @@ encode_webp_anim(Image *list, const struct img_job *job, struct sink *out,
 		pic.width = (int)w;
 		pic.height = (int)h;
 		ok = WebPPictureImportRGBA(&pic, rgba, (int)w * 4) &&
-		    WebPAnimEncoderAdd(enc, &pic, ts, &cfg);
+		    WebPAnimEncoderAdd(anim, &pic, ts, &cfg);
 		WebPPictureFree(&pic);
 		if (!ok) {
 			rc = err_set(e, ERR_INTERNAL, "webp: %s",
-			    WebPAnimEncoderGetError(enc));
+			    WebPAnimEncoderGetError(anim));
 			goto out;
 		}
 		ts += frame_ms(im);
 	}
-	if (!WebPAnimEncoderAdd(enc, NULL, ts, NULL) ||
-	    !WebPAnimEncoderAssemble(enc, &data)) {
+	if (!WebPAnimEncoderAdd(anim, NULL, ts, NULL) ||
+	    !WebPAnimEncoderAssemble(anim, &data)) {
 		rc = err_set(e, ERR_INTERNAL, "webp: %s",
-		    WebPAnimEncoderGetError(enc));
+		    WebPAnimEncoderGetError(anim));
 		goto out;
 	}
 	if (sink_write(out, data.bytes, data.size) < 0)
@@ -130,8 +127,8 @@ encode_webp_anim(Image *list, const struct img_job *job, struct sink *out,
 out:
 	WebPDataClear(&data);
 	free(rgba);
-	if (enc != NULL)
-		WebPAnimEncoderDelete(enc);
+	if (anim != NULL)
+		WebPAnimEncoderDelete(anim);
 	DestroyExceptionInfo(&ex);
 	return rc;
 }
@@ -157,14 +154,62 @@ img_encoder_limits(enum media_type t, struct geom_limits *lim)
 }
 
 int
-img_encode(Image *list, const struct img_job *job, struct sink *out,
+img_encode(Image *list, const struct img_enc *enc, struct sink *out,
     struct err *e)
 {
-	enum media_type t = img_output_type(job);
-
-	if (sniff_coder(t) == NULL)
+	if (sniff_coder(enc->type) == NULL)
 		return err_set(e, ERR_BAD_PARAM, "format: not an image format");
-	if (t == MT_WEBP && list->next != NULL)
-		return encode_webp_anim(list, job, out, e);
-	return encode_gm(list, job, t, out, e);
+	if (enc->type == MT_WEBP && list->next != NULL)
+		return encode_webp_anim(list, enc, out, e);
+	return encode_gm(list, enc, out, e);
+}
+
+bool
+img_enc_has_alpha(enum media_type t)
+{
+	return t == MT_PNG || t == MT_WEBP || t == MT_GIF;
+}
+
+/* format= as an output type; of the source's own, src when browsers all
+ * show it. */
+static enum media_type
+enc_type(enum out_format f, enum media_type src)
+{
+	switch (f) {
+	case OUT_JPEG: return MT_JPEG;
+	case OUT_PNG: return MT_PNG;
+	case OUT_WEBP: return MT_WEBP;
+	case OUT_GIF: return MT_GIF;
+	case OUT_VTT: case OUT_MJPEG: case OUT_MP4: case OUT_WEBM:
+		return MT_UNKNOWN;
+	case OUT_SOURCE:
+	case OUT_AUTO:	/* resolved by the caller; unresolved means source */
+		break;
+	}
+	/* Sources that browsers do not all show (TIFF, HEIF, AVIF, JPEG XL)
+	 * are answered as JPEG unless format= says otherwise. */
+	switch (src) {
+	case MT_JPEG: case MT_PNG: case MT_GIF: case MT_WEBP:
+		return src;
+	default:
+		return MT_JPEG;
+	}
+}
+
+enum media_type
+img_output_type(const struct img_job *job)
+{
+	return enc_type(job->params->format, job->type);
+}
+
+void
+img_enc_from_params(const struct params *p, enum media_type src,
+    const struct img_limits *lim, struct img_enc *enc)
+{
+	enc->type = enc_type(p->format, src);
+	enc->quality = p->quality ? p->quality : lim->default_quality;
+	enc->bg = p->bg;
+	enc->has_bg = (p->given & P_BG) != 0;
+	enc->blur = p->blur;
+	enc->sharpen = p->sharpen;
 }

@@ -3,12 +3,14 @@
  * more frames than max_frames is answered as for a thumbnail (413): its
  * frames are counted up to one past the limit, never all of them.
  */
-#include "img/img_gm.h"
+#include "img/img.h"
 
 #include <string.h>
 #include <sys/mman.h>
 
 #include "core/json.h"
+#include "img/img_gm.h"
+#include "img/img_src.h"
 #include "img/png_guard.h"
 
 /*
@@ -82,28 +84,28 @@ img_info(const struct img_job *job, struct sink *out, struct err *e)
 	membuf_init(&m);
 	GetExceptionInfo(&ex);
 	/* Headers only: no need to fault the whole file in. */
-	if ((rc = img_map_source(job, false, &map, e)) < 0)
+	if ((rc = img_src_map(job, false, &map, e)) < 0)
 		goto out;
 	ii = CloneImageInfo(NULL);
 	snprintf(ii->magick, sizeof(ii->magick), "%s", sniff_coder(job->type));
 	ii->filename[0] = '\0';
 	/* Counted while reading the headers, one past the limit at most. */
 	ii->subimage = 0;
-	ii->subrange = img_frames_bound(job);
+	ii->subrange = img_src_frames_bound(job);
 	if ((im = PingBlob(ii, map, (size_t)job->size, &ex)) == NULL) {
 		rc = img_fail(&ex, e, "not a decodable image");
 		goto out;
 	}
 	if (job->limits.max_frames &&
 	    GetImageListLength(im) > job->limits.max_frames) {
-		rc = img_frames_over(job, e);
+		rc = img_src_frames_over(job, e);
 		goto out;
 	}
 	if ((alpha = has_alpha(job, map, im, e)) < 0) {
 		rc = alpha;
 		goto out;
 	}
-	orient = img_exif_orientation(im);
+	orient = img_src_orientation(im);
 	(void)GetImageProfile(im, "ICM", &icc);
 	json_raw(&m, "{\"format\": ");
 	json_str(&m, sniff_coder(job->type));

@@ -9,8 +9,9 @@
  * sum wins; of equal sums the one nearest the centre. Only one axis is ever
  * cut by cover, so the search is one-dimensional and linear in the pixels.
  */
-#include "img/img_gm.h"
+#include "img/img_smart.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 

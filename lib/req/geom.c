@@ -28,52 +28,41 @@ side(uint64_t a, uint64_t b, uint64_t c)
 	return v ? v : 1;
 }
 
-static bool
-is_west(enum gravity g)
-{
-	return g == GRAV_WEST || g == GRAV_NORTHWEST || g == GRAV_SOUTHWEST;
-}
+/*
+ * Where each gravity puts a part within the room around it, along x and
+ * along y: at the start (0), centred (1) or at the end (2). Smart is
+ * centred here; img_smart.c moves the cut where the detail is.
+ */
+static const unsigned char gravity_at[][2] = {
+	[GRAV_CENTER] = { 1, 1 }, [GRAV_NORTH] = { 1, 0 },
+	[GRAV_SOUTH] = { 1, 2 }, [GRAV_EAST] = { 2, 1 },
+	[GRAV_WEST] = { 0, 1 }, [GRAV_NORTHEAST] = { 2, 0 },
+	[GRAV_NORTHWEST] = { 0, 0 }, [GRAV_SOUTHEAST] = { 2, 2 },
+	[GRAV_SOUTHWEST] = { 0, 2 }, [GRAV_SMART] = { 1, 1 },
+};
 
-static bool
-is_east(enum gravity g)
+/* Offset of a part of size inner within outer along axis (0 x, 1 y). */
+static unsigned
+gravity_offset(enum gravity g, int axis, unsigned outer, unsigned inner)
 {
-	return g == GRAV_EAST || g == GRAV_NORTHEAST || g == GRAV_SOUTHEAST;
-}
+	unsigned at = (unsigned)g < sizeof(gravity_at) / sizeof(*gravity_at) ?
+	    gravity_at[g][axis] : 1;
 
-static bool
-is_north(enum gravity g)
-{
-	return g == GRAV_NORTH || g == GRAV_NORTHWEST || g == GRAV_NORTHEAST;
-}
-
-static bool
-is_south(enum gravity g)
-{
-	return g == GRAV_SOUTH || g == GRAV_SOUTHWEST || g == GRAV_SOUTHEAST;
+	if (inner > outer)
+		return 0;
+	return at == 0 ? 0 : at == 1 ? (outer - inner) / 2 : outer - inner;
 }
 
 unsigned
 geom_gravity_x(enum gravity g, unsigned outer, unsigned inner)
 {
-	if (inner > outer)
-		return 0;
-	if (is_west(g))
-		return 0;
-	if (is_east(g))
-		return outer - inner;
-	return (outer - inner) / 2;
+	return gravity_offset(g, 0, outer, inner);
 }
 
 unsigned
 geom_gravity_y(enum gravity g, unsigned outer, unsigned inner)
 {
-	if (inner > outer)
-		return 0;
-	if (is_north(g))
-		return 0;
-	if (is_south(g))
-		return outer - inner;
-	return (outer - inner) / 2;
+	return gravity_offset(g, 1, outer, inner);
 }
 
 /*
@@ -161,26 +150,21 @@ plan64(unsigned src_w, unsigned src_h, unsigned box_w, unsigned box_h,
 			    &sch);
 			break;
 		case FIT_COVER:
-			/* Held at the source size: cut the box's shape. */
-			if (scale_to_box(sw, sh, bw, bh, false, enlarge, &scw,
-			    &sch)) {
-				box_aspect(sw, sh, bw, bh, true, &ow, &oh);
-			} else {
-				ow = bw;
-				oh = bh;
-			}
-			finish = GEOM_CROP;
-			break;
 		case FIT_CONTAIN:
-			/* Held at the source size: pad to the box's shape. */
-			if (scale_to_box(sw, sh, bw, bh, true, enlarge, &scw,
-			    &sch)) {
-				box_aspect(sw, sh, bw, bh, false, &ow, &oh);
+			/* Cover scales to cover the box and cuts it out;
+			 * contain scales to fit inside it and pads. Held at
+			 * the source size, either keeps the box's shape: the
+			 * largest such part of the source (cover), the
+			 * smallest around it (contain). */
+			if (scale_to_box(sw, sh, bw, bh, fit == FIT_CONTAIN,
+			    enlarge, &scw, &sch)) {
+				box_aspect(sw, sh, bw, bh, fit == FIT_COVER, &ow,
+				    &oh);
 			} else {
 				ow = bw;
 				oh = bh;
 			}
-			finish = GEOM_PAD;
+			finish = fit == FIT_COVER ? GEOM_CROP : GEOM_PAD;
 			break;
 		case FIT_FILL:
 			if (enlarge || (bw <= sw && bh <= sh)) {
@@ -244,15 +228,6 @@ geom_plan(unsigned src_w, unsigned src_h, unsigned box_w, unsigned box_h,
 		return -1;
 	}
 	return 0;
-}
-
-void
-geom_box_from_params(const struct params *p, struct geom_box *box)
-{
-	params_box(p, &box->w, &box->h);
-	box->fit = p->fit;
-	box->gravity = p->gravity;
-	box->enlarge = p->enlarge;
 }
 
 int

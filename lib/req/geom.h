@@ -14,7 +14,18 @@
 
 #include <stdbool.h>
 
-#include "req/params.h"
+#include "core/err.h"
+
+/* fit=: how the source meets the box (geom_plan() says each). */
+enum fit { FIT_INSIDE = 0, FIT_COVER, FIT_CONTAIN, FIT_FILL, FIT_OUTSIDE };
+
+/* gravity=: where cover cuts and contain pads. */
+enum gravity {
+	GRAV_CENTER = 0, GRAV_NORTH, GRAV_SOUTH, GRAV_EAST, GRAV_WEST,
+	GRAV_NORTHEAST, GRAV_NORTHWEST, GRAV_SOUTHEAST, GRAV_SOUTHWEST,
+	GRAV_SMART	/* cover keeps the busiest part (img_smart.c says how);
+			 * the arithmetic here treats it as the centre */
+};
 
 enum geom_finish {
 	GEOM_NONE = 0,	/* the scaled image is the output */
@@ -61,7 +72,8 @@ int geom_plan(unsigned src_w, unsigned src_h, unsigned box_w, unsigned box_h,
 #define GEOM_MAX_PIXELS		(1ull << 28)
 #define GEOM_SCALE_FACTOR	4ull
 
-/* How the source meets the box: size= (times dpr), fit=, gravity=, enlarge=. */
+/* How the source meets the box: size= (times dpr), fit=, gravity=, enlarge=
+ * (params_geom_box() fills it from a request). */
 struct geom_box {
 	unsigned w, h;		/* 0 = that side is free */
 	enum fit fit;
@@ -82,9 +94,6 @@ struct geom_limits {
 	 * sheet); 0 counts as 1. */
 	unsigned tiles_x, tiles_y;
 };
-
-/* The box of a request: params_box() (size times dpr) and its fit. */
-void geom_box_from_params(const struct params *p, struct geom_box *box);
 
 /*
  * geom_plan() of a src_w x src_h source (as shown: after the pixel aspect

@@ -10,11 +10,11 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define ECHO_MAX	40	/* bytes of a client's text quoted in a message */
 #define DECIMAL_MAX	20	/* characters of a decimal value */
 #define DECIMAL_TEXT	48	/* room for decimal_text() */
 
@@ -30,6 +30,13 @@ struct param_def {
 	unsigned bit;
 	value_fn parse;
 	bool flag;		/* may stand alone: "info", "info=1" */
+	/* Of the parameters that one parser serves for several
+	 * (parse_decimal(), parse_bool(), parse_flag()): the field, as its
+	 * offset in struct params; for a decimal its range and what it
+	 * counts, which the message names. */
+	size_t off;
+	double lo, hi;
+	const char *what;
 };
 
 /* Indexed by the enums of params.h. */
@@ -70,22 +77,17 @@ bad(struct err *e, const char *name, const char *fmt, ...)
 	return err_set(e, ERR_BAD_PARAM, "%s: %s", name, why);
 }
 
-/*
- * Copies at most ECHO_MAX bytes of s[0..n) into out (ECHO_MAX + 4 bytes),
- * non-printable bytes as '?', so a client's text quoted back in a message
- * (and a log line) can neither be long nor carry control characters.
- */
-static void
-sanitize(const char *s, size_t n, char out[ECHO_MAX + 4])
+void
+params_echo(const char *s, size_t n, char out[PARAMS_ECHO_MAX + 4])
 {
 	size_t i;
 
-	for (i = 0; i < n && i < ECHO_MAX; i++) {
+	for (i = 0; i < n && i < PARAMS_ECHO_MAX; i++) {
 		unsigned char c = (unsigned char)s[i];
 
 		out[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
 	}
-	if (n > ECHO_MAX) {
+	if (n > PARAMS_ECHO_MAX) {
 		memcpy(out + i, "...", 3);
 		i += 3;
 	}
@@ -355,46 +357,6 @@ fail:
 }
 
 static int
-parse_blur(const struct param_def *d, const char *v, struct params *p,
-    struct err *e)
-{
-	if (!whole_decimal(v, 0.3, 50, &p->blur))
-		return bad(e, d->name, "expected a decimal number 0.3..50");
-	return 0;
-}
-
-static int
-parse_sharpen(const struct param_def *d, const char *v, struct params *p,
-    struct err *e)
-{
-	if (!whole_decimal(v, 0.3, 50, &p->sharpen))
-		return bad(e, d->name, "expected a decimal number 0.3..50");
-	return 0;
-}
-
-static int
-parse_dpr(const struct param_def *d, const char *v, struct params *p,
-    struct err *e)
-{
-	if (!whole_decimal(v, 1, 4, &p->dpr))
-		return bad(e, d->name, "expected a decimal number 1..4");
-	return 0;
-}
-
-static int
-parse_enlarge(const struct param_def *d, const char *v, struct params *p,
-    struct err *e)
-{
-	if (strcmp(v, "0") == 0)
-		p->enlarge = false;
-	else if (strcmp(v, "1") == 0)
-		p->enlarge = true;
-	else
-		return bad(e, d->name, "expected 0 or 1");
-	return 0;
-}
-
-static int
 parse_frame(const struct param_def *d, const char *v, struct params *p,
     struct err *e)
 {
@@ -496,16 +458,6 @@ parse_sprite(const struct param_def *d, const char *v, struct params *p,
 }
 
 static int
-parse_info(const struct param_def *d, const char *v, struct params *p,
-    struct err *e)
-{
-	if (*v != '\0' && strcmp(v, "1") != 0)
-		return bad(e, d->name, "is a flag: give it alone or as info=1");
-	p->info = true;
-	return 0;
-}
-
-static int
 parse_preset(const struct param_def *d, const char *v, struct params *p,
     struct err *e)
 {
@@ -533,45 +485,6 @@ parse_sig(const struct param_def *d, const char *v, struct params *p,
 }
 
 static int
-parse_fps(const struct param_def *d, const char *v, struct params *p,
-    struct err *e)
-{
-	if (!whole_decimal(v, 0.1, PARAMS_MAX_FPS, &p->fps))
-		return bad(e, d->name, "expected frames per second 0.1..%d",
-		    PARAMS_MAX_FPS);
-	return 0;
-}
-
-static int
-parse_start(const struct param_def *d, const char *v, struct params *p,
-    struct err *e)
-{
-	if (!whole_decimal(v, 0, PARAMS_MAX_T, &p->start))
-		return bad(e, d->name, "expected seconds 0..%.0f", PARAMS_MAX_T);
-	return 0;
-}
-
-static int
-parse_loop(const struct param_def *d, const char *v, struct params *p,
-    struct err *e)
-{
-	if (strcmp(v, "0") != 0 && strcmp(v, "1") != 0)
-		return bad(e, d->name, "expected 0 or 1");
-	p->loop = v[0] == '1';
-	return 0;
-}
-
-static int
-parse_snapshot(const struct param_def *d, const char *v, struct params *p,
-    struct err *e)
-{
-	if (*v != '\0' && strcmp(v, "1") != 0)
-		return bad(e, d->name, "is a flag: give it alone or as snapshot=1");
-	p->snapshot = true;
-	return 0;
-}
-
-static int
 parse_expires(const struct param_def *d, const char *v, struct params *p,
     struct err *e)
 {
@@ -583,32 +496,81 @@ parse_expires(const struct param_def *d, const char *v, struct params *p,
 	return 0;
 }
 
+/* A decimal within [d->lo, d->hi] into the double field at d->off. */
+static int
+parse_decimal(const struct param_def *d, const char *v, struct params *p,
+    struct err *e)
+{
+	double *field = (double *)(void *)((char *)p + d->off);
+
+	if (!whole_decimal(v, d->lo, d->hi, field))
+		return bad(e, d->name, "expected %s %g..%g", d->what, d->lo,
+		    d->hi);
+	return 0;
+}
+
+/* 0 or 1 into the bool field at d->off. */
+static int
+parse_bool(const struct param_def *d, const char *v, struct params *p,
+    struct err *e)
+{
+	bool *field = (bool *)(void *)((char *)p + d->off);
+
+	if (strcmp(v, "0") != 0 && strcmp(v, "1") != 0)
+		return bad(e, d->name, "expected 0 or 1");
+	*field = v[0] == '1';
+	return 0;
+}
+
+/* A flag: alone or =1, sets the bool field at d->off. */
+static int
+parse_flag(const struct param_def *d, const char *v, struct params *p,
+    struct err *e)
+{
+	bool *field = (bool *)(void *)((char *)p + d->off);
+
+	if (*v != '\0' && strcmp(v, "1") != 0)
+		return bad(e, d->name, "is a flag: give it alone or as %s=1",
+		    d->name);
+	*field = true;
+	return 0;
+}
+
+#define PARAM(n, b, fn)	.name = (n), .bit = (b), .parse = (fn)
+#define FIELD(f)	.off = offsetof(struct params, f)
+
 static const struct param_def defs[] = {
-	{ "size", P_SIZE, parse_size, false },
-	{ "fit", P_FIT, parse_fit, false },
-	{ "gravity", P_GRAVITY, parse_gravity, false },
-	{ "crop", P_CROP, parse_crop, false },
-	{ "rotate", P_ROTATE, parse_rotate, false },
-	{ "flip", P_FLIP, parse_flip, false },
-	{ "format", P_FORMAT, parse_format, false },
-	{ "q", P_Q, parse_q, false },
-	{ "bg", P_BG, parse_bg, false },
-	{ "blur", P_BLUR, parse_blur, false },
-	{ "sharpen", P_SHARPEN, parse_sharpen, false },
-	{ "dpr", P_DPR, parse_dpr, false },
-	{ "enlarge", P_ENLARGE, parse_enlarge, false },
-	{ "frame", P_FRAME, parse_frame, false },
-	{ "t", P_T, parse_t, false },
-	{ "seek", P_SEEK, parse_seek, false },
-	{ "sprite", P_SPRITE, parse_sprite, false },
-	{ "info", P_INFO, parse_info, true },
-	{ "preset", P_PRESET, parse_preset, false },
-	{ "sig", P_SIG, parse_sig, false },
-	{ "fps", P_FPS, parse_fps, false },
-	{ "start", P_START, parse_start, false },
-	{ "loop", P_LOOP, parse_loop, false },
-	{ "snapshot", P_SNAPSHOT, parse_snapshot, true },
-	{ "expires", P_EXPIRES, parse_expires, false },
+	{ PARAM("size", P_SIZE, parse_size) },
+	{ PARAM("fit", P_FIT, parse_fit) },
+	{ PARAM("gravity", P_GRAVITY, parse_gravity) },
+	{ PARAM("crop", P_CROP, parse_crop) },
+	{ PARAM("rotate", P_ROTATE, parse_rotate) },
+	{ PARAM("flip", P_FLIP, parse_flip) },
+	{ PARAM("format", P_FORMAT, parse_format) },
+	{ PARAM("q", P_Q, parse_q) },
+	{ PARAM("bg", P_BG, parse_bg) },
+	{ PARAM("blur", P_BLUR, parse_decimal), FIELD(blur), .lo = 0.3,
+	    .hi = 50, .what = "a decimal number" },
+	{ PARAM("sharpen", P_SHARPEN, parse_decimal), FIELD(sharpen),
+	    .lo = 0.3, .hi = 50, .what = "a decimal number" },
+	{ PARAM("dpr", P_DPR, parse_decimal), FIELD(dpr), .lo = 1, .hi = 4,
+	    .what = "a decimal number" },
+	{ PARAM("enlarge", P_ENLARGE, parse_bool), FIELD(enlarge) },
+	{ PARAM("frame", P_FRAME, parse_frame) },
+	{ PARAM("t", P_T, parse_t) },
+	{ PARAM("seek", P_SEEK, parse_seek) },
+	{ PARAM("sprite", P_SPRITE, parse_sprite) },
+	{ PARAM("info", P_INFO, parse_flag), .flag = true, FIELD(info) },
+	{ PARAM("preset", P_PRESET, parse_preset) },
+	{ PARAM("sig", P_SIG, parse_sig) },
+	{ PARAM("fps", P_FPS, parse_decimal), FIELD(fps), .lo = 0.1,
+	    .hi = PARAMS_MAX_FPS, .what = "frames per second" },
+	{ PARAM("start", P_START, parse_decimal), FIELD(start), .lo = 0,
+	    .hi = PARAMS_MAX_T, .what = "seconds" },
+	{ PARAM("loop", P_LOOP, parse_bool), FIELD(loop) },
+	{ PARAM("snapshot", P_SNAPSHOT, parse_flag), .flag = true,
+	    FIELD(snapshot) },
+	{ PARAM("expires", P_EXPIRES, parse_expires) },
 };
 
 /* One "name[=value]" of n bytes (n > 0) into p. */
@@ -617,7 +579,7 @@ parse_pair(const char *pair, size_t n, struct params *p, struct err *e)
 {
 	/* Decoding never lengthens, and a pair is at most the whole query. */
 	char name[PARAMS_MAX_QUERY + 1], value[PARAMS_MAX_QUERY + 1];
-	char echo[ECHO_MAX + 4];
+	char echo[PARAMS_ECHO_MAX + 4];
 	const struct param_def *d = NULL;
 	const char *eq = memchr(pair, '=', n);
 	size_t nlen = eq ? (size_t)(eq - pair) : n, i;
@@ -632,7 +594,7 @@ parse_pair(const char *pair, size_t n, struct params *p, struct err *e)
 		if (strcmp(defs[i].name, name) == 0)
 			d = &defs[i];
 	if (d == NULL) {
-		sanitize(name, (size_t)rc, echo);
+		params_echo(name, (size_t)rc, echo);
 		rc = err_set(e, ERR_BAD_PARAM, "unknown parameter '%s'", echo);
 		goto out;
 	}
@@ -753,6 +715,21 @@ params_box(const struct params *p, unsigned *w, unsigned *h)
 	/* At most 16384 * 4, far from unsigned's range. */
 	*w = p->width ? (unsigned)lround(p->width * p->dpr) : 0;
 	*h = p->height ? (unsigned)lround(p->height * p->dpr) : 0;
+}
+
+void
+params_geom_box(const struct params *p, struct geom_box *box)
+{
+	params_box(p, &box->w, &box->h);
+	box->fit = p->fit;
+	box->gravity = p->gravity;
+	box->enlarge = p->enlarge;
+}
+
+void
+geom_box_from_params(const struct params *p, struct geom_box *box)
+{
+	params_geom_box(p, box);
 }
 
 /* Where params_canonical() writes: full once anything did not fit. */

@@ -13,14 +13,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
-
-enum fit { FIT_INSIDE = 0, FIT_COVER, FIT_CONTAIN, FIT_FILL, FIT_OUTSIDE };
-
-enum gravity {
-	GRAV_CENTER = 0, GRAV_NORTH, GRAV_SOUTH, GRAV_EAST, GRAV_WEST,
-	GRAV_NORTHEAST, GRAV_NORTHWEST, GRAV_SOUTHEAST, GRAV_SOUTHWEST,
-	GRAV_SMART	/* cover keeps the busiest part (img.c says how) */
-};
+#include "req/geom.h"	/* enum fit, enum gravity, struct geom_box */
 
 /* OUT_SOURCE: the source's own format (JPEG for a video still). */
 enum out_format { OUT_SOURCE = 0, OUT_JPEG, OUT_PNG, OUT_WEBP, OUT_GIF,
@@ -132,6 +125,16 @@ int params_check_kind(const struct params *p, bool video, struct err *e);
 void params_box(const struct params *p, unsigned *w, unsigned *h);
 
 /*
+ * The geometry of a request for geom_plan_limited(): params_box() and
+ * fit=, gravity=, enlarge=. Here rather than in geom, which knows no
+ * request: geometry is below the URL, never the other way round.
+ */
+void params_geom_box(const struct params *p, struct geom_box *box);
+
+/* compatibility: callers move to params_geom_box(); removed after issue 12. */
+void geom_box_from_params(const struct params *p, struct geom_box *box);
+
+/*
  * Writes the canonical form of p (given parameters in a fixed order, values
  * normalised: "size=300x200&fit=cover") into buf, NUL-terminated. The same
  * request in any parameter order gives the same text (ETag, signatures).
@@ -144,5 +147,13 @@ int params_canonical(const struct params *p, char *buf, size_t len);
 const char *params_fit_name(enum fit f);
 const char *params_gravity_name(enum gravity g);
 const char *params_format_name(enum out_format f);
+
+/*
+ * A client's text s[0..n) as it may be quoted back in a message (and a log
+ * line): at most PARAMS_ECHO_MAX bytes, each non-printable byte as '?',
+ * "..." when cut. out holds PARAMS_ECHO_MAX + 4 bytes.
+ */
+#define PARAMS_ECHO_MAX	40
+void params_echo(const char *s, size_t n, char out[PARAMS_ECHO_MAX + 4]);
 
 #endif

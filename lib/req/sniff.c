@@ -18,24 +18,27 @@ has(const unsigned char *buf, size_t len, size_t off, const char *magic,
 	return len >= off + n && memcmp(buf + off, magic, n) == 0;
 }
 
-/*
- * ISO BMFF: a first box of a known type. "ftyp" brands of still images
- * (HEIF, AVIF) are not videos; old QuickTime files may start with another
- * top-level box.
- */
-/* An ISO BMFF "ftyp" of a HEIF still image (HEIC, AVIF). */
+/* buf[0..len) holds one of the n four-byte codes of codes[] at off. */
+static bool
+has_code(const unsigned char *buf, size_t len, size_t off,
+    const char *const *codes, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (has(buf, len, off, codes[i], 4))
+			return true;
+	return false;
+}
+
+/* An ISO BMFF "ftyp" of a HEIF still image (HEIC, AVIF): such brands are
+ * images, not videos. */
 static bool
 is_heif(const unsigned char *buf, size_t len)
 {
 	static const char *const brands[] = { "heic", "heix", "heim", "heis",
 	    "hevc", "hevx", "mif1", "msf1", "avif", "avis" };
 
-	if (!has(buf, len, 4, "ftyp", 4))
-		return false;
-	for (size_t i = 0; i < sizeof(brands) / sizeof(*brands); i++)
-		if (has(buf, len, 8, brands[i], 4))
-			return true;
-	return false;
+	return has(buf, len, 4, "ftyp", 4) &&
+	    has_code(buf, len, 8, brands, sizeof(brands) / sizeof(*brands));
 }
 
 /* Any other ISO BMFF / QuickTime file: a first box of a known type (old
@@ -47,10 +50,7 @@ is_bmff(const unsigned char *buf, size_t len)
 	static const char *const boxes[] = { "ftyp", "moov", "mdat", "free",
 	    "skip", "wide" };
 
-	for (size_t i = 0; i < sizeof(boxes) / sizeof(*boxes); i++)
-		if (has(buf, len, 4, boxes[i], 4))
-			return true;
-	return false;
+	return has_code(buf, len, 4, boxes, sizeof(boxes) / sizeof(*boxes));
 }
 
 enum media_type

@@ -3,13 +3,15 @@
  * frames as multipart JPEG parts at the video's own pace) and format=mp4 /
  * format=webm (a progressive transcode, fragmented MP4 H.264 + AAC or WebM
  * VP8 + Opus). The file is opened through vid's sandbox (custom AVIOContext
- * over the fd, demuxer from the sniffed type, no URL ever opened).
+ * over the fd, demuxer from the sniffed type, no URL ever opened) and read
+ * with vid's core (vid/core.h: seek ladder, ordered decode, scale, pace).
+ * Files: mjpeg.c, multipart.c (its framing), transcode.c + audio.c.
  *
  * Blocking: both calls run until the answer ends (end of file, *stop, or the
  * client gone): minutes or forever with loop=1. They block in the sink's
- * write (the client's socket throttles) and, for MJPEG, in clock_nanosleep
- * until each frame is due; a signal interrupts the sleep and *stop is read
- * after it. One codec thread each; no other thread is started.
+ * write (the client's socket throttles) and, for MJPEG, in the pacer's
+ * sleep until each frame is due (slices of 100 ms; *stop is read after
+ * each and after a signal). One codec thread each; no other thread is started.
  * Errors before the first byte (open, no video stream, first frame does not
  * decode, bad start) leave out untouched (out->written == 0); after that an
  * error means the answer is cut short and the caller ends it abortively.
@@ -26,16 +28,14 @@
 #include "req/sniff.h"
 #include "vid/vid.h"
 
-struct vstream_job {
-	/* format, size, fit, ..., q, fps, start, loop */
-	const struct params *params;
-	int fd;
-	off_t size;
-	enum media_type type;		/* a video type from sniff_type() */
-	struct vid_limits limits;
-	/* Non-zero: end cleanly at the next frame (SIGTERM). May be NULL. */
-	const volatile int *stop;
-};
+/*
+ * A stream's job is a video job (vid.h): params (format, size, fit, ...,
+ * q, fps, start, loop), the fd, size, type and limits, and stop (non-zero:
+ * end cleanly at the next frame; may be NULL); sprite_url is not read.
+ * compatibility: struct vstream_job names it until callers say struct
+ * vid_job; removed after issue 12.
+ */
+#define vstream_job vid_job
 
 /*
  * The Content-Type of a stream format: "multipart/x-mixed-replace" for
@@ -51,13 +51,13 @@ const char *vstream_mime(enum out_format f);
  * with a sink_flush() after each, each frame scaled as a still would be
  * (size, fit, gravity, rotate, flip, bg; JPEG quality q or
  * limits.img.default_quality). Paced by the frames' timestamps against
- * CLOCK_MONOTONIC from the first part; params->fps caps the rate; loop
- * starts again at start on the same schedule. Ends with "--BOUNDARY--\r\n"
- * and 0 at the end of the file or when *stop is seen. boundary: 1..70
- * characters of [0-9A-Za-z'()+_,-./:=?]. The client gone: ERR_GONE
- * "client went away", returned at the next write.
+ * the one monotonic clock (core/clock) from the first part; params->fps
+ * caps the rate; loop starts again at start on the same schedule. Ends
+ * with "--BOUNDARY--\r\n" and 0 at the end of the file or when *stop is
+ * seen. boundary: 1..70 characters of [0-9A-Za-z'()+_,-./:=?]. The
+ * client gone: ERR_GONE "client went away", returned at the next write.
  */
-int vstream_mjpeg(const struct vstream_job *job, const char *boundary,
+int vstream_mjpeg(const struct vid_job *job, const char *boundary,
     struct sink *out, struct err *e);
 
 /*
@@ -69,7 +69,7 @@ int vstream_mjpeg(const struct vstream_job *job, const char *boundary,
  * Vorbis (WebM), resampled to at most two channels; otherwise none.
  * *stop ends the file cleanly (trailer written) and returns 0.
  */
-int vstream_transcode(const struct vstream_job *job, struct sink *out,
+int vstream_transcode(const struct vid_job *job, struct sink *out,
     struct err *e);
 
 #endif

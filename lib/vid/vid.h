@@ -8,6 +8,8 @@
  * probed); no protocol is reachable (io_open refuses every URL, and the
  * protocol whitelist is empty), so no playlist, concat list or reference in
  * a file can make libav open anything else.
+ * The steps every video answer shares (open, seek, decode, scale, pace)
+ * are the core's: vid/core.h.
  * Ownership: the caller owns the job, the fd (not closed here) and the sink.
  */
 #ifndef MF_VID_H
@@ -40,6 +42,9 @@ struct vid_job {
 	struct vid_limits limits;
 	/* For format=vtt: the sprite's URL the cues point into. */
 	const char *sprite_url;
+	/* Streams (stream/vstream.h): non-zero ends the answer cleanly at
+	 * the next frame (SIGTERM). May be NULL; stills do not read it. */
+	const volatile int *stop;
 };
 
 /* Once per process, after fork: libav logging off (errors come back as

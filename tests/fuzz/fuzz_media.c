@@ -80,7 +80,7 @@ run_video(const struct params *p, int fd, size_t size, enum media_type t,
 		struct stop_sink ss = { .stop = 0 };
 		struct sink out = { .write = stop_write, .flush = stop_flush,
 		    .ctx = &ss };
-		struct vstream_job j = { .params = p, .fd = fd,
+		struct vid_job j = { .params = p, .fd = fd,
 		    .size = (off_t)size, .type = t, .limits = lim,
 		    .stop = &ss.stop };
 		int rc;
@@ -91,7 +91,7 @@ run_video(const struct params *p, int fd, size_t size, enum media_type t,
 		    vstream_transcode(&j, &out, e);
 		membuf_cleanup(&ss.m);
 		/* The client "gone" at 1 MB is how a long stream ends here. */
-		if (rc < 0 && e->kind == ERR_INTERNAL &&
+		if (rc < 0 && e->kind == ERR_GONE &&
 		    strcmp(e->msg, "client went away") == 0)
 			rc = 0;
 		(void)s;

@@ -16,8 +16,8 @@ import tempfile
 
 import pytest
 
-import webservers
-from imaging import MOUNT, make_media
+from support import webservers
+from support.imaging import MOUNT, make_media
 
 
 @pytest.fixture(scope="session")

@@ -26,7 +26,7 @@ import tempfile
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-import webservers
+from support import webservers
 from test_streams import LIVE, Feed, _long_clip, _stop_stack, _viewer_module
 
 HERE = os.path.dirname(os.path.abspath(__file__))

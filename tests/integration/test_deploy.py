@@ -41,14 +41,12 @@ import concurrent.futures
 import glob
 import http.client
 import io
-import json
 import os
 import pwd
 import re
 import shutil
 import signal
 import socket
-import struct
 import subprocess
 import tempfile
 import threading
@@ -57,8 +55,9 @@ import time
 import pytest
 from PIL import Image
 
-import webservers
-from imaging import photo_like
+from support import procs, webservers
+from support.fcgiclient import STDOUT, fcgi_open, fcgi_request, parse_head, records
+from support.imaging import photo_like
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -125,33 +124,8 @@ def media():
 
 # ------------------------------------------------------------------ HTTP
 
-class Answer:
-    def __init__(self, status, headers, body):
-        self.status = status
-        self.headers = headers          # lower-case names
-        self.body = body
-
-    @property
-    def content_type(self):
-        return self.headers.get("content-type", "").split(";")[0].strip()
-
-    def json(self):
-        return json.loads(self.body.decode("utf-8"))
-
-    def __repr__(self):
-        return "<%d %s %d bytes %r>" % (self.status, self.content_type, len(self.body),
-                                        self.body[:200])
-
-
 def http_get(port, path, headers=None, timeout=30):
-    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
-    try:
-        conn.request("GET", path, headers=headers or {})
-        r = conn.getresponse()
-        body = r.read()
-        return Answer(r.status, {k.lower(): v for k, v in r.getheaders()}, body)
-    finally:
-        conn.close()
+    return webservers.http_request(HOST, port, "GET", path, headers, timeout=timeout)
 
 
 STREAM = "/media/video.mp4?format=mjpeg&fps=5&size=160x90"     # a part every 0.2 s
@@ -249,130 +223,37 @@ def check_media(port, logs=lambda: ""):
 
 # ------------------------------------------------------------------ FastCGI
 
-def _fcgi_record(rtype, content, rid=1):
-    return struct.pack("!BBHHBB", 1, rtype, rid, len(content), 0, 0) + content
-
-
-def _fcgi_nv(name, value):
-    out = b""
-    for n in (len(name), len(value)):
-        out += struct.pack("!B", n) if n < 128 else struct.pack("!I", n | 0x80000000)
-    return out + name + value
-
-
 def fcgi_get(port, uri, headers=None, host=HOST, timeout=30):
     """A GET straight to a mediafcgi instance over FastCGI (a responder
     request, as a web server sends it): an Answer."""
-    path, _, query = uri.partition("?")
-    params = {"REQUEST_METHOD": "GET", "REQUEST_URI": uri, "QUERY_STRING": query,
-              "SCRIPT_NAME": path, "SERVER_PROTOCOL": "HTTP/1.1",
-              "GATEWAY_INTERFACE": "CGI/1.1", "REMOTE_ADDR": HOST,
-              "SERVER_NAME": "localhost", "SERVER_PORT": "80"}
-    for k, v in (headers or {}).items():
-        params["HTTP_" + k.upper().replace("-", "_")] = v
-    body = b"".join(_fcgi_nv(k.encode(), v.encode()) for k, v in params.items())
-    msg = (_fcgi_record(1, struct.pack("!HB5x", 1, 0))      # BEGIN_REQUEST, responder
-           + _fcgi_record(4, body) + _fcgi_record(4, b"")   # PARAMS
-           + _fcgi_record(5, b""))                          # empty STDIN
-    out = b""
-    with socket.create_connection((host, port), timeout=timeout) as s:
-        s.sendall(msg)
-        buf = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                raise ConnectionError("FastCGI connection closed before END_REQUEST")
-            buf += chunk
-            done = False
-            while len(buf) >= 8:
-                _, rtype, _, clen, plen, _ = struct.unpack("!BBHHBB", buf[:8])
-                if len(buf) < 8 + clen + plen:
-                    break
-                content, buf = buf[8:8 + clen], buf[8 + clen + plen:]
-                if rtype == 6:
-                    out += content
-                elif rtype == 3:
-                    done = True
-            if done:
-                break
-    head, _, data = out.partition(b"\r\n\r\n")
-    hdrs = {}
-    for line in head.decode("latin-1").split("\r\n"):
-        k, _, v = line.partition(":")
-        hdrs[k.strip().lower()] = v.strip()
-    status = int(hdrs.get("status", "200").split()[0])
-    return Answer(status, hdrs, data)
+    return fcgi_request((host, port), uri, headers=headers, timeout=timeout, must_end=True)
 
 
 def fcgi_stream_parts(port, uri, parts=STREAM_PARTS, host=HOST, timeout=20):
     """A stream straight from a mediafcgi instance over FastCGI, read as
     its STDOUT records come: (CGI headers, [(seconds, JPEG)])."""
-    path, _, query = uri.partition("?")
-    params = {"REQUEST_METHOD": "GET", "REQUEST_URI": uri, "QUERY_STRING": query,
-              "SCRIPT_NAME": path, "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": HOST}
-    body = b"".join(_fcgi_nv(k.encode(), v.encode()) for k, v in params.items())
-    msg = (_fcgi_record(1, struct.pack("!HB5x", 1, 0)) + _fcgi_record(4, body)
-           + _fcgi_record(4, b"") + _fcgi_record(5, b""))
     t0 = time.monotonic()
-    headers, timer, out, buf = None, None, b"", b""
-    with socket.create_connection((host, port), timeout=timeout) as s:
-        s.sendall(msg)
-        while timer is None or len(timer.parts) < parts:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
-            while len(buf) >= 8:
-                _, rtype, _, clen, plen, _ = struct.unpack("!BBHHBB", buf[:8])
-                if len(buf) < 8 + clen + plen:
-                    break
-                content, buf = buf[8:8 + clen], buf[8 + clen + plen:]
-                if rtype != 6:
-                    continue
-                if timer is not None:
-                    timer.feed(content)
-                    continue
+    headers, timer, out = None, None, b""
+    with fcgi_open((host, port), uri, timeout=timeout) as s:
+        for rtype, content in records(s):
+            if rtype != STDOUT:
+                continue
+            if timer is not None:
+                timer.feed(content)
+            else:
                 out += content
                 if b"\r\n\r\n" in out:
                     head, _, rest = out.partition(b"\r\n\r\n")
-                    headers = {}
-                    for line in head.decode("latin-1").split("\r\n"):
-                        k, _, v = line.partition(":")
-                        headers[k.strip().lower()] = v.strip()
+                    headers = parse_head(head.decode("latin-1"))
                     timer = PartTimer(headers.get("content-type"), t0)
                     timer.feed(rest)
+            if timer is not None and len(timer.parts) >= parts:
+                break
     assert timer is not None, "no answer: %r" % out[:300]
     return headers, timer.parts[:parts]
 
 
 # ------------------------------------------------------------------ processes
-
-def _cmdline(pid):
-    try:
-        with open("/proc/%d/cmdline" % pid, "rb") as f:
-            return f.read()
-    except OSError:
-        return b""
-
-
-def _state(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return None
-
-
-def _gone(pid):
-    return _state(pid) in (None, "Z")
-
-
-def _pgid(pid):
-    try:
-        return os.getpgid(pid)
-    except OSError:
-        return None
-
 
 def _web_ids():
     pw = pwd.getpwnam(WEB_USER)
@@ -615,9 +496,9 @@ DirectoryIndex index.html
             if not d.isdigit() or int(d) == os.getpid():
                 continue
             pid = int(d)
-            if _gone(pid):
+            if procs.is_gone(pid):
                 continue
-            if _pgid(pid) in groups or mark in _cmdline(pid):
+            if procs.pgid(pid) in groups or mark in procs.cmdline(pid):
                 out.append(pid)
         return out
 
@@ -640,7 +521,7 @@ DirectoryIndex index.html
                 pass
         if os.environ.get("MEDIAFCGI_KEEP_TMP") != "1":
             shutil.rmtree(self.dir, ignore_errors=True)
-        return [(pid, _cmdline(pid).replace(b"\0", b" ").decode(errors="replace")) for pid in left]
+        return [(pid, procs.cmdline(pid).replace(b"\0", b" ").decode(errors="replace")) for pid in left]
 
     def logs(self):
         out = []
@@ -738,7 +619,7 @@ def test_nginx_unix(media, socket_from):
             master = d.procs[0][1].pid
             assert os.path.realpath("/proc/%d/exe" % master) == os.path.realpath(d.binary), \
                 "systemd-socket-activate did not exec mediafcgi"
-            assert len(webservers.children(master)) == 2, "expected 2 workers"
+            assert len(procs.children(master)) == 2, "expected 2 workers"
 
 
 def test_nginx_tcp(media):
@@ -770,11 +651,11 @@ def test_spawn_fcgi_nginx(media):
             "nginx-unix.conf", LISTEN="%s:%d" % (HOST, port), DOCROOT=d.path("docroot"),
             SOCKET=sock)))
         check_media(port, d.logs)
-        workers = webservers.children(master)
+        workers = procs.children(master)
         assert workers, "no workers under the spawned master %d" % master
         r = subprocess.run(["sh", script, "stop"], capture_output=True, text=True, timeout=60)
         assert r.returncode == 0, r
-        assert _gone(master) and all(_gone(w) for w in workers)
+        assert procs.is_gone(master) and all(procs.is_gone(w) for w in workers)
         assert not os.path.exists(pidfile) and not os.path.exists(sock)
         d.stops.clear()
 
@@ -790,10 +671,10 @@ def test_lighttpd_bin_path(media):
     """lighttpd starts mediafcgi (max-procs 1) on a socket it made, fd 0."""
     with Deploy(media, "lighttpd-bin-path") as d:
         check_media(_launch(d, "lighttpd-bin-path.conf"), d.logs)
-        masters = [c for c in webservers.children(d.procs[0][1].pid)
+        masters = [c for c in procs.children(d.procs[0][1].pid)
                    if os.path.realpath("/proc/%d/exe" % c) == os.path.realpath(d.binary)]
         assert len(masters) == 1, "lighttpd should start one mediafcgi: %s" % masters
-        assert len(webservers.children(masters[0])) == 2
+        assert len(procs.children(masters[0])) == 2
 
 
 # ------------------------------------------------------------------ Apache
@@ -818,10 +699,10 @@ def test_apache_fcgid(media):
         assert [r.status for r in got] == [200] * 12, got
         masters = [p for p in d._ours()
                    if os.path.realpath("/proc/%d/exe" % p) == os.path.realpath(d.binary)
-                   and webservers.children(p)]
+                   and procs.children(p)]
         assert 1 <= len(masters) <= 4, masters
         for m in masters:
-            assert len(webservers.children(m)) == 1, "--workers 1 not applied"
+            assert len(procs.children(m)) == 1, "--workers 1 not applied"
             if AS_ROOT:
                 assert os.stat("/proc/%d" % m).st_uid == _web_ids()[0]
 
@@ -881,7 +762,7 @@ def test_scale_out_one_instance_killed_under_load_loses_nothing(media):
         p1, p2 = _two_instances(d)
         port = _upstream_front(d, (p1, p2))
         master = dict(d.procs)["mediafcgi1"]
-        victims = [master.pid] + webservers.children(master.pid)
+        victims = [master.pid] + procs.children(master.pid)
         assert len(victims) == 3, victims
         done = []
         lock = threading.Lock()
@@ -917,7 +798,7 @@ def test_scale_out_one_instance_killed_under_load_loses_nothing(media):
             results = [r for rs in ex.map(worker, range(4)) for r in rs]
         assert killed.is_set() and done_at_kill[0] < 400
         master.wait(5)
-        assert all(_gone(p) for p in victims), "instance 1 still running: %s" % victims
+        assert all(procs.is_gone(p) for p in victims), "instance 1 still running: %s" % victims
         bad = [r for r in results if r[1] != 200 or (
             r[3] and (r[2][0] != r[3][0] or abs(r[2][1] - r[3][1]) > 0.5))]
         assert not bad, "%d of %d requests failed: %s\n%s" % (len(bad), len(results), bad[:10],

@@ -19,7 +19,8 @@ import re
 
 import pytest
 
-from imaging import MOUNT, SECRET, assert_json_error, assert_still_works, decode
+from support.checks import assert_json_error, assert_still_works
+from support.imaging import MOUNT, SECRET, decode
 
 # ------------------------------------------------------------------ 400
 

@@ -7,7 +7,7 @@ or 8 saying how to turn it back. A correct answer shows the picture upright.
 
 import pytest
 
-from imaging import (EXIF_MARK, MOUNT, QUADS, UPRIGHT_SIZE, colour_close, decode, exif_transpose,
+from support.imaging import (EXIF_MARK, MOUNT, QUADS, UPRIGHT_SIZE, colour_close, decode, exif_transpose,
                      fetch_image, mean_colour, source)
 
 ORIENTATIONS = [3, 6, 8]

@@ -5,7 +5,7 @@ behind lighttpd (the `stack` fixture)."""
 import pytest
 from PIL import Image, ImageOps
 
-from imaging import (MOUNT, QUADS, cover_region, expected_size, fetch_image, mean_colour,
+from support.imaging import (MOUNT, QUADS, cover_region, expected_size, fetch_image, mean_colour,
                      colour_close, psnr, quadrant_shares, region_quadrant_shares, source)
 
 SOURCES = {"landscape.jpg": (1200, 800), "portrait.jpg": (800, 1200)}

@@ -5,7 +5,7 @@ import io
 import pytest
 from PIL import Image
 
-from imaging import (BLUE, EXIF_MARK, FORMATS, MOUNT, QUADS, RED,
+from support.imaging import (BLUE, EXIF_MARK, FORMATS, MOUNT, QUADS, RED,
                      colour_close, decode, fetch_image, mean_colour)
 
 SOURCES = {  # file -> (its format= name, size)

@@ -28,9 +28,9 @@ import time
 
 import pytest
 
-import webservers
-from imaging import MOUNT, assert_json_error, decode
-from test_hostile import BAD_LOG
+from support import webservers
+from support.checks import BAD_LOG, assert_json_error, new_log
+from support.imaging import MOUNT, decode
 
 NEW_KEY = "the-new-key-0123456789"
 OLD_KEY = "the-old-key-0123456789"
@@ -51,18 +51,6 @@ def cli_sign(s, path_query, expires=None):
     out = subprocess.run(argv, capture_output=True, text=True, timeout=10)
     assert out.returncode == 0, out.stderr
     return out.stdout.strip()
-
-
-def new_log(s):
-    """What mediafcgi logged since the last call."""
-    try:
-        with open(s.path("mediafcgi.log"), "rb") as f:
-            f.seek(getattr(s, "log_pos", 0))
-            data = f.read()
-    except OSError:
-        return ""
-    s.log_pos = getattr(s, "log_pos", 0) + len(data)
-    return data.decode("utf-8", "replace")
 
 
 def next_served(s):

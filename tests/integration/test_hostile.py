@@ -42,8 +42,8 @@ import urllib.parse
 import pytest
 from PIL import Image
 
-import hostile
-import webservers
+from support import hostile, procs, webservers
+from support.checks import BAD_LOG, new_log, under_asan
 
 MOUNT = "/media"
 GOOD = MOUNT + "/good.jpg?size=120x80"
@@ -52,8 +52,6 @@ SLOW = 10.0            # seconds: mutants of good files (they may decode), dense
 MAX_HWM_KB = 300 * 1024
 CONF = {"server": {"request_timeout": 20}}   # a hang ends as a 504 long before the client gives up
 PASSWD = b"root:x:0:0:"
-BAD_LOG = re.compile(r"killed by signal|exited with code|over request_timeout|answered 504"
-                     r"|AddressSanitizer|LeakSanitizer|runtime error:|UndefinedBehaviorSanitizer")
 GM_TEMP = re.compile(r"^(gm|magick-?)[A-Za-z0-9_]{6,}$")
 INJECTED = ("set-cookie", "location", "x-pwned", "refresh")
 
@@ -280,7 +278,7 @@ def _start(W, front, workers=2):
                          config_extra=CONF)
     s.start()
     s.log_pos = 0
-    s.asan = _asan(s)
+    s.asan = under_asan(s)
     W.stacks.append(s)
     for pid in s.worker_pids():
         try:
@@ -312,19 +310,6 @@ def _temp_fds(W, s):
                     not target.startswith(os.path.join(s.dir, "")):
                 out.append("worker %d fd %s -> %s" % (pid, fd, target))
     return out
-
-
-def _asan(s):
-    """Whether the workers run under AddressSanitizer (make check SAN=1):
-    its shadow memory and quarantine make their RSS meaningless."""
-    for pid in s.worker_pids():
-        try:
-            with open("/proc/%d/maps" % pid) as f:
-                if "libasan" in f.read():
-                    return True
-        except OSError:
-            pass
-    return False
 
 
 def _stop(W, s):
@@ -360,30 +345,6 @@ def url_stack(request, world):
 
 # ------------------------------------------------------------------ one request
 
-def _new_log(s):
-    """What mediafcgi logged since the last call."""
-    try:
-        with open(s.path("mediafcgi.log"), "rb") as f:
-            f.seek(s.log_pos)
-            data = f.read()
-    except OSError:
-        return ""
-    s.log_pos += len(data)
-    return data.decode("utf-8", "replace")
-
-
-def _reset_hwm(s):
-    """Sets the workers' peak RSS (VmHWM) back to their current RSS, so
-    that the next reading is the next request's alone (proc(5),
-    /proc/PID/clear_refs, "5")."""
-    for pid in s.worker_pids():
-        try:
-            with open("/proc/%d/clear_refs" % pid, "w") as f:
-                f.write("5")
-        except OSError:
-            pass
-
-
 def _message(r):
     if r.content_type == "application/json":
         try:
@@ -412,7 +373,7 @@ def probe(W, s, path, category, name, expect, limit=QUICK, front_may_refuse=Fals
     problems = []
     rss = rss and not s.asan
     if rss:
-        _reset_hwm(s)
+        procs.reset_hwm(s.worker_pids())
     t0 = time.monotonic()
     try:
         r = s.request("GET", path, timeout=limit + 30)
@@ -456,12 +417,12 @@ def probe(W, s, path, category, name, expect, limit=QUICK, front_may_refuse=Fals
         problems.append("the SECRET marker is in a header")
     if W.markers_present():
         problems.append("marker files exist: %s" % W.markers_present())
-    bad = [ln for ln in _new_log(s).splitlines() if BAD_LOG.search(ln)]
+    bad = [ln for ln in new_log(s).splitlines() if BAD_LOG.search(ln)]
     if bad:
         problems.append("mediafcgi's log: %s" % " | ".join(bad))
     if rss:
-        for pid in s.worker_pids():     # reset before the request by _reset_hwm
-            hwm = webservers.proc_status(pid, "VmHWM")
+        for pid in s.worker_pids():     # reset before the request by procs.reset_hwm
+            hwm = procs.status_kb(pid, "VmHWM")
             if hwm and hwm > MAX_HWM_KB:
                 problems.append("worker %d peak RSS %d MB (limit %d MB)"
                                 % (pid, hwm // 1024, MAX_HWM_KB // 1024))

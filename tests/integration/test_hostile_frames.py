@@ -25,9 +25,9 @@ import tempfile
 import pytest
 from PIL import Image
 
-import hostile
+from support import hostile, procs
+from support.checks import BAD_LOG
 import test_hostile
-import webservers
 from test_hostile import url
 
 MAX_FRAMES = 300                  # mediafcgi's default
@@ -60,7 +60,7 @@ def stack(world):
     s = test_hostile._start(world, "nginx")
     yield s
     test_hostile._stop(world, s)
-    bad = [ln for ln in s.final_log.splitlines() if test_hostile.BAD_LOG.search(ln)]
+    bad = [ln for ln in s.final_log.splitlines() if BAD_LOG.search(ln)]
     assert not bad, "mediafcgi's log:\n  " + "\n  ".join(bad[:20])
 
 
@@ -69,14 +69,14 @@ def bounded(W, s, path, expect, name):
     around it: the same workers before and after (none died and was
     respawned) and each one's peak RSS within MAX_GROWTH_KB of its RSS
     before the request."""
-    before = {pid: webservers.proc_status(pid, "VmRSS") for pid in s.worker_pids()}
+    before = {pid: procs.status_kb(pid, "VmRSS") for pid in s.worker_pids()}
     r = test_hostile.probe(W, s, path, "frames", name, expect, test_hostile.QUICK, rss=True)
     after = set(s.worker_pids())
     assert after == set(before), "workers %s before, %s after GET %s" % (
         sorted(before), sorted(after), path)
     if not s.asan:
         for pid, rss in before.items():
-            hwm = webservers.proc_status(pid, "VmHWM")
+            hwm = procs.status_kb(pid, "VmHWM")
             assert rss and hwm and hwm - rss < MAX_GROWTH_KB, \
                 "GET %s: worker %d peak RSS %d MB, %d MB before" % (
                     path, pid, (hwm or 0) // 1024, (rss or 0) // 1024)

@@ -31,8 +31,9 @@ import time
 import pytest
 from PIL import Image
 
-import webservers
-from test_hostile import BAD_LOG, _asan, _decodes, _new_log, _reset_hwm
+from support import procs, webservers
+from support.checks import BAD_LOG, new_log, under_asan
+from test_hostile import _decodes
 
 MOUNT = "/media"
 MAX_GROWTH_MB = 150
@@ -87,7 +88,7 @@ def stack(media):
                          config_extra=CONF)
     s.start()
     s.log_pos = 0
-    s.asan = _asan(s)
+    s.asan = under_asan(s)
     try:
         yield s
     finally:
@@ -99,7 +100,7 @@ def stack(media):
 
 class Peak:
     """The workers' peak RSS growth during a request: VmHWM reset first
-    (_reset_hwm), then sampled every few ms, so that a stream process,
+    (procs.reset_hwm), then sampled every few ms, so that a stream process,
     which exits after its answer, is measured while it lives."""
 
     def __init__(self, s):
@@ -111,13 +112,13 @@ class Peak:
 
     def _sample(self):
         for pid in self.s.worker_pids():
-            hwm = webservers.proc_status(pid, "VmHWM")
+            hwm = procs.status_kb(pid, "VmHWM")
             if hwm is None:
                 continue
             if pid not in self.base:
                 # a process forked during the request (a replacement
                 # worker): its own start is its baseline
-                self.base[pid] = webservers.proc_status(pid, "VmRSS") or hwm
+                self.base[pid] = procs.status_kb(pid, "VmRSS") or hwm
             self.peak[pid] = max(self.peak.get(pid, 0), hwm)
 
     def _run(self):
@@ -125,9 +126,9 @@ class Peak:
             self._sample()
 
     def __enter__(self):
-        _reset_hwm(self.s)
+        procs.reset_hwm(self.s.worker_pids())
         for pid in self.s.worker_pids():
-            self.base[pid] = webservers.proc_status(pid, "VmRSS") or 0
+            self.base[pid] = procs.status_kb(pid, "VmRSS") or 0
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
         return self
@@ -200,7 +201,7 @@ def ask(s, path, expect, msg=None, size_max=None, stream=False):
                 problems.append("worker %d grew by %d MB at its peak (limit %d MB)"
                                 % (pid, kb // 1024, MAX_GROWTH_MB))
     time.sleep(0.05)            # let the master reap and log a death
-    bad = [ln for ln in _new_log(s).splitlines() if BAD_LOG.search(ln)]
+    bad = [ln for ln in new_log(s).splitlines() if BAD_LOG.search(ln)]
     if bad:
         problems.append("mediafcgi's log: %s" % " | ".join(bad))
     if not stream and not before <= set(s.worker_pids()):

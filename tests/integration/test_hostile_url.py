@@ -21,9 +21,10 @@ import time
 
 import pytest
 
-import webservers
-from fcgiclient import fcgi_request
-from imaging import MOUNT, assert_json_error, decode
+from support import webservers
+from support.fcgiclient import fcgi_request
+from support.checks import assert_json_error
+from support.imaging import MOUNT, decode
 
 KEY = "hostile-url-key-0123456789"
 STATUS = "/_status"

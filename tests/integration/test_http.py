@@ -5,7 +5,8 @@ import threading
 
 import pytest
 
-from imaging import MOUNT, assert_json_error, decode
+from support.checks import assert_json_error
+from support.imaging import MOUNT, decode
 
 # Headers that legitimately differ between two answers or between GET and
 # HEAD (hop-by-hop, clock, framing). lighttpd adds Accept-Ranges only to an

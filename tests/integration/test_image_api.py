@@ -23,10 +23,11 @@ import tempfile
 import pytest
 from PIL import Image, ImageChops, ImageCms, ImageDraw, ImageFilter, ImageStat
 
-import webservers
-from imaging import (BLUE, GREEN, MOUNT, QUADS, RED, YELLOW, assert_json_error, colour_close,
-                     decode, exif_bytes, make_wide_gamut_icc, mean_colour,
-                     photo_like, psnr, quadrants)
+from support import webservers
+from support.checks import assert_json_error
+from support.imaging import (BLUE, GREEN, MOUNT, QUADS, RED, YELLOW, colour_close, decode,
+                             exif_bytes, make_wide_gamut_icc, mean_colour, photo_like, psnr,
+                             quadrants)
 
 CACHE_CONTROL = "public, max-age=604800"
 MAX_FRAMES = 8

@@ -30,8 +30,9 @@ import time
 import pytest
 from PIL import Image
 
-import webservers
-from imaging import MOUNT, decode, photo_like, save_jpeg
+from support import procs, webservers
+from support.imaging import MOUNT, decode, photo_like, save_jpeg
+from support.waiting import wait_until
 
 STATUS = MOUNT + "/_status"
 HEALTH = MOUNT + "/_health"
@@ -100,17 +101,6 @@ def stacks(mroot):
     assert not problems, "\n".join(problems)
 
 
-def wait_until(pred, timeout, step=0.05):
-    """Calls pred until it returns something true or timeout seconds pass;
-    returns its last value."""
-    end = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v or time.monotonic() >= end:
-            return v
-        time.sleep(step)
-
-
 def status(s):
     r = s.get(STATUS, headers={"Connection": "close"})
     assert r.status == 200 and r.content_type == "application/json", r
@@ -134,25 +124,6 @@ def busy_worker(s, needle, timeout=10):
     pid = wait_until(find, timeout)
     assert pid, "no worker processing %s within %d s:\n%s" % (needle, timeout, s.logs())
     return pid
-
-
-def gone(pid):
-    """Exited (or a zombie nobody reaped yet)."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except OSError:
-        return True
-
-
-def uids(pid):
-    """(real, effective, saved, fs) uid and gid of a process, from /proc."""
-    out = {}
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith(("Uid:", "Gid:")):
-                out[line[:3]] = tuple(int(x) for x in line.split()[1:5])
-    return out["Uid"], out["Gid"]
 
 
 class InFlight(threading.Thread):
@@ -450,7 +421,7 @@ def test_sigterm_lets_the_request_in_flight_finish(stacks):
     rc = p.wait(15)
     assert rc == 0, "master exited %s on SIGTERM\n%s" % (rc, s.logs())
     assert time.monotonic() - t0 < 15
-    assert all(gone(w) for w in workers), [w for w in workers if not gone(w)]
+    assert all(procs.is_gone(w) for w in workers), [w for w in workers if not procs.is_gone(w)]
     assert "SIGTERM" in s.logs()
 
 
@@ -473,8 +444,8 @@ def test_stop_now_signals(stacks, sig):
     assert rc == 0, "master exited %s on %s" % (rc, sig.name)
     slow.join(10)
     assert failed_request(slow), slow.outcome()
-    assert wait_until(lambda: all(gone(w) for w in workers), 3), \
-        [w for w in workers if not gone(w)]
+    assert wait_until(lambda: all(procs.is_gone(w) for w in workers), 3), \
+        [w for w in workers if not procs.is_gone(w)]
 
 
 # ------------------------------------------------------------------ status page
@@ -686,9 +657,9 @@ def test_workers_run_as_the_configured_user(stacks):
     workers = s.worker_pids()
     assert len(workers) == 2
     for w in workers:
-        uid, gid = uids(w)
+        uid, gid = procs.uids(w)
         assert uid == (nobody.pw_uid,) * 4 and gid == (nobody.pw_gid,) * 4, (w, uid, gid)
-    assert uids(s.mediafcgi_pid())[0][0] == 0, "the master should stay root"
+    assert procs.uids(s.mediafcgi_pid())[0][0] == 0, "the master should stay root"
     for path in THUMBS:
         decode(s.get(path))
     assert status(s)["workers"]["total"] == 2
@@ -696,7 +667,7 @@ def test_workers_run_as_the_configured_user(stacks):
     os.kill(workers[0], signal.SIGKILL)
     assert wait_until(lambda: len(s.worker_pids()) == 2 and workers[0] not in s.worker_pids(), 10)
     for w in s.worker_pids():
-        assert uids(w)[0] == (nobody.pw_uid,) * 4, w
+        assert procs.uids(w)[0] == (nobody.pw_uid,) * 4, w
     decode(s.get(THUMB))
 
 

@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 
-import webservers
-from imaging import MOUNT, decode
+from support import procs, webservers
+from support.imaging import MOUNT, decode
 
 
 def run(*args, timeout=20):
@@ -86,7 +86,7 @@ def test_sigterm_stops_master_and_workers(media_root):
         rc = p.wait(15)
         assert rc == 0, "mediafcgi exited %s on SIGTERM" % rc
         for w in workers:
-            assert not os.path.exists("/proc/%d" % w) or _zombie_or_gone(w), \
+            assert not os.path.exists("/proc/%d" % w) or procs.is_gone(w), \
                 "worker %d of %d still running" % (w, master)
 
 
@@ -108,9 +108,3 @@ def test_worker_respawned_after_crash(media_root):
         assert decode(s.get(MOUNT + "/landscape.jpg?size=60x40")).size == (60, 40)
 
 
-def _zombie_or_gone(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except OSError:
-        return True

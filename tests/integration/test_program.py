@@ -20,17 +20,15 @@ import http.client
 import json
 import os
 import shutil
-import signal
 import socket
-import struct
 import subprocess
-import sys
 import tempfile
 import time
 
 import pytest
 
-import webservers
+from support import procs, webservers
+from support.fcgiclient import fcgi_request
 
 PY = "/usr/bin/python3"
 
@@ -251,44 +249,6 @@ def worker(s):
     return w[0]
 
 
-def fd_count(pid):
-    return len(os.listdir("/proc/%d/fd" % pid))
-
-
-def proc_state(pid):
-    with open("/proc/%d/stat" % pid, "rb") as f:
-        stat = f.read()
-    return stat[stat.rfind(b")") + 2:].split()[0].decode()
-
-
-def zombies(pid):
-    out = []
-    for c in webservers.children(pid):
-        try:
-            if proc_state(c) == "Z":
-                out.append(c)
-        except OSError:
-            pass
-    return out
-
-
-def live_group(pgid):
-    """Processes (not zombies) in process group pgid."""
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d, "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(b")") + 2:].split()
-        if int(fields[2]) == pgid and fields[0] != b"Z":
-            out.append(int(d))
-    return out
-
-
 class Clean:
     """After the block: the worker has no children at all (no zombie, no
     program left) and as many descriptors as before, within a deadline."""
@@ -301,11 +261,11 @@ class Clean:
         self.w = worker(self.s)
         # the previous request's connection may still be closing
         end = time.monotonic() + 1.0
-        self.fds = fd_count(self.w)
+        self.fds = procs.fd_count(self.w)
         while time.monotonic() < end:
             time.sleep(0.05)
-            n = fd_count(self.w)
-            if n == self.fds and not webservers.children(self.w):
+            n = procs.fd_count(self.w)
+            if n == self.fds and not procs.children(self.w):
                 break
             self.fds = n
         return self
@@ -315,15 +275,15 @@ class Clean:
             return False
         end = time.monotonic() + self.deadline
         while True:
-            kids = webservers.children(self.w)
-            n = fd_count(self.w)
+            kids = procs.children(self.w)
+            n = procs.fd_count(self.w)
             if not kids and n <= self.fds:
                 break
             if time.monotonic() > end:
                 pytest.fail("worker %d after the request: children %s (zombies %s), "
                             "%d fds (before %d): %s" % (
-                                self.w, kids, zombies(self.w), n, self.fds,
-                                sorted(os.listdir("/proc/%d/fd" % self.w))))
+                                self.w, kids, procs.zombies(self.w), n, self.fds,
+                                sorted(procs.fds(self.w))))
             time.sleep(0.02)
         assert worker(self.s) == self.w, "the worker was replaced (it died)"
         return False
@@ -407,41 +367,8 @@ def raw_get(s, path, timeout=15, read_limit=None):
 def fcgi_get(sock_path, uri, timeout=15):
     """One GET straight to mediafcgi's socket (no web server), to read what
     it sends: (header text, body, END_REQUEST seen)."""
-    def record(t, content):
-        return struct.pack("!BBHHBx", 1, t, 1, len(content), 0) + content
-
-    def pair(k, v):
-        k, v = k.encode(), v.encode()
-        return bytes([len(k), len(v)]) + k + v
-
-    params = b"".join(pair(k, v) for k, v in (
-        ("REQUEST_METHOD", "GET"), ("REQUEST_URI", uri),
-        ("QUERY_STRING", uri.partition("?")[2]), ("REMOTE_ADDR", "127.0.0.1")))
-    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    c.settimeout(timeout)
-    c.connect(sock_path)
-    c.sendall(record(1, struct.pack("!HB5x", 1, 0)) + record(4, params) + record(4, b"")
-              + record(5, b""))
-    data, out, ended = b"", b"", False
-    try:
-        while True:
-            chunk = c.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    finally:
-        c.close()
-    while len(data) >= 8:
-        _, t, _, n, pad = struct.unpack("!BBHHB", data[:7])
-        if len(data) < 8 + n + pad:
-            break
-        if t == 6:
-            out += data[8:8 + n]
-        elif t == 3:
-            ended = True
-        data = data[8 + n + pad:]
-    head, _, body = out.partition(b"\r\n\r\n")
-    return head.decode("latin-1"), body, ended
+    a = fcgi_request(sock_path, uri, timeout=timeout)
+    return a.head, a.body, a.ended
 
 
 def assert_502(r, want):
@@ -623,12 +550,12 @@ def test_client_going_away_kills_the_process_group(pstack):
             got += c.recv(65536)
         with open(pstack.forever_pid) as f:
             pgid = int(f.read())
-        assert len(live_group(pgid)) >= 2, "the helper and its grandchild run"
+        assert len(procs.group(pgid)) >= 2, "the helper and its grandchild run"
         c.close()
         t0 = time.monotonic()
-        while live_group(pgid) and time.monotonic() - t0 < 1.0:
+        while procs.group(pgid) and time.monotonic() - t0 < 1.0:
             time.sleep(0.02)
-        assert not live_group(pgid), "process group %d alive %.1f s after the client left" % (
+        assert not procs.group(pgid), "process group %d alive %.1f s after the client left" % (
             pgid, time.monotonic() - t0)
 
 
@@ -646,12 +573,12 @@ def test_client_going_away_from_a_silent_program(pstack):
         time.sleep(0.1)
         with open(pstack.silent_pid) as f:
             pgid = int(f.read())
-        assert len(live_group(pgid)) >= 2
+        assert len(procs.group(pgid)) >= 2
         c.close()
         t0 = time.monotonic()
-        while live_group(pgid) and time.monotonic() - t0 < 1.0:
+        while procs.group(pgid) and time.monotonic() - t0 < 1.0:
             time.sleep(0.02)
-        assert not live_group(pgid), "process group %d alive %.1f s after the client left" % (
+        assert not procs.group(pgid), "process group %d alive %.1f s after the client left" % (
             pgid, time.monotonic() - t0)
 
 

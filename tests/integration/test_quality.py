@@ -32,8 +32,8 @@ import tempfile
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
-import webservers
-from imaging import MOUNT, decode, photo_like, psnr
+from support import webservers
+from support.imaging import MOUNT, decode, photo_like, psnr
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MEDIUM = os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared", "peers", "fixtures",

@@ -10,8 +10,9 @@ import subprocess
 
 import pytest
 
-import webservers
-from imaging import MOUNT, assert_json_error, decode
+from support import webservers
+from support.checks import assert_json_error
+from support.imaging import MOUNT, decode
 
 KEY = "test-key-0123456789-abcdef"
 

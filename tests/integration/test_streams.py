@@ -33,8 +33,8 @@ import urllib.request
 import pytest
 from PIL import Image
 
-import videos
-import webservers
+from support import procs, videos, webservers
+from support.waiting import wait_until
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -49,17 +49,6 @@ FEED_FPS = 30                 # live/feed.py's default
 
 
 # ------------------------------------------------------------------ helpers
-
-def wait_until(pred, timeout, step=0.05):
-    """Calls pred until it returns something true or timeout passes; returns
-    its last value."""
-    end = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v or time.monotonic() >= end:
-            return v
-        time.sleep(step)
-
 
 def status(s):
     r = s.get(STATUS, headers={"Connection": "close"})
@@ -821,7 +810,7 @@ def stop_viewers(vs, stop):
 def readers_of(s):
     """PIDs of the master's children named mediafcgi-live (reader processes)."""
     out = []
-    for c in webservers.children(s.mediafcgi_pid()):
+    for c in procs.children(s.mediafcgi_pid()):
         try:
             with open("/proc/%d/comm" % c) as f:
                 if f.read().strip() == "mediafcgi-live":

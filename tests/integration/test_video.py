@@ -18,9 +18,10 @@ import urllib.parse
 import pytest
 from PIL import Image
 
-import videos
-from imaging import (MOUNT, assert_json_error, colour_close, decode, expected_size,
-                     fetch_image, mean_colour, psnr)
+from support import videos
+from support.checks import assert_json_error
+from support.imaging import (MOUNT, colour_close, decode, expected_size, fetch_image, mean_colour,
+                             psnr)
 
 V = MOUNT + "/v/"
 FPS = videos.FPS

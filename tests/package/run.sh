@@ -84,7 +84,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 free_port() {
-    "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+    PYTHONPATH="$REPO/tests" "$PYTHON" -c 'from support import webservers; print(webservers.free_port())'
 }
 
 wait_for() {            # what, command...: polls up to 15 s

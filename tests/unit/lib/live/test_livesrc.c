@@ -34,7 +34,9 @@
 #include <libavformat/avformat.h>
 #include <magick/api.h>
 
+#include "core/clock.h"
 #include "live/livesrc.h"
+#include "support.h"
 
 #define FFMPEG	"/usr/bin/ffmpeg"
 #define PYTHON	"/usr/bin/python3"
@@ -51,24 +53,6 @@ static bool have_ffmpeg;
 /* The AVI's packets, as a reference for passthrough. */
 static struct { unsigned char *data; size_t len; } pkts[MAX_PKTS];
 static int npkts;
-
-static int
-run(char *const argv[])
-{
-	posix_spawn_file_actions_t fa;
-	pid_t pid;
-	int st = -1, rc;
-
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (rc != 0 || waitpid(pid, &st, 0) != pid)
-		return -1;
-	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
-}
 
 static int
 read_packets(const char *path)
@@ -114,7 +98,7 @@ group_setup(void **state)
 	snprintf(clock_json, sizeof(clock_json), "%s/clock.json", dir);
 	if (!have_ffmpeg)
 		return 0;
-	if (run(mk_avi) < 0 || run(mk_mp4) < 0 || read_packets(mjpeg_avi) < 0)
+	if (sup_run(mk_avi) < 0 || sup_run(mk_mp4) < 0 || read_packets(mjpeg_avi) < 0)
 		return -1;
 	return 0;
 }
@@ -133,15 +117,6 @@ group_teardown(void **state)
 }
 
 #define NEED_FFMPEG() do { if (!have_ffmpeg) skip(); } while (0)
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* Decodes buf as a JPEG: its size, or false. */
 static bool
@@ -191,7 +166,7 @@ file_loops_at_its_own_pace(void **state)
 	err_init(&e);
 	ls = livesrc_open(&cfg, &e);
 	assert_non_null(ls);
-	t0 = now();
+	t0 = clock_s();
 	/* 60 frames of a 25-frame file: through its end twice. */
 	for (int i = 0; i < 60; i++) {
 		const unsigned char *jpeg;
@@ -208,7 +183,7 @@ file_loops_at_its_own_pace(void **state)
 		last_pts = pts;
 	}
 	/* 59 intervals of 40 ms, the seams included. */
-	assert_true(now() - t0 > 2.0 && now() - t0 < 3.2);
+	assert_true(clock_s() - t0 > 2.0 && clock_s() - t0 < 3.2);
 	assert_true(last_pts - first_pts > 2200000 &&
 	    last_pts - first_pts < 2600000);
 	livesrc_counts(ls, &frames, &passed);
@@ -297,7 +272,7 @@ fps_cap_drops_frames_but_still_passes_through(void **state)
 	err_init(&e);
 	ls = livesrc_open(&cfg, &e);
 	assert_non_null(ls);
-	t0 = now();
+	t0 = clock_s();
 	for (int i = 0; i < 15; i++) {
 		const unsigned char *jpeg;
 		size_t len;
@@ -312,7 +287,7 @@ fps_cap_drops_frames_but_still_passes_through(void **state)
 		last = k;
 	}
 	/* 14 intervals at 10 a second. */
-	assert_true(now() - t0 > 1.2 && now() - t0 < 2.0);
+	assert_true(clock_s() - t0 > 1.2 && clock_s() - t0 < 2.0);
 	livesrc_close(ls);
 }
 
@@ -323,7 +298,7 @@ missing_input_fails_quickly(void **state)
 	struct livesrc_cfg refused = { .input = "http://127.0.0.1:1/feed.mjpg" };
 	struct livesrc_cfg unknown = { .input = "/dev/null", .format = "nope" };
 	struct err e;
-	double t0 = now();
+	double t0 = clock_s();
 
 	(void)state;
 	err_init(&e);
@@ -335,7 +310,7 @@ missing_input_fails_quickly(void **state)
 	assert_int_equal(e.kind, ERR_BAD_GATEWAY);
 	err_init(&e);
 	assert_null(livesrc_open(&unknown, &e));
-	assert_true(now() - t0 < 1.0);
+	assert_true(clock_s() - t0 < 1.0);
 }
 
 /* ---- an MJPEG feed served by a thread of the test ---- */
@@ -478,10 +453,10 @@ stop_interrupts_a_blocked_read(void **state)
 	assert_non_null(ls);
 	assert_int_equal(livesrc_next(ls, &jpeg, &len, &pts, &e), 0);
 	assert_int_equal(ref_index(jpeg, len), 0);
-	t0 = now();
+	t0 = clock_s();
 	pthread_create(&th, NULL, stop_later, NULL);
 	assert_int_equal(livesrc_next(ls, &jpeg, &len, &pts, &e), 1);
-	assert_true(now() - t0 > 0.25 && now() - t0 < 1.0);
+	assert_true(clock_s() - t0 > 0.25 && clock_s() - t0 < 1.0);
 	pthread_join(th, NULL);
 	livesrc_close(ls);
 	feed_stop(&f);
@@ -503,10 +478,10 @@ stop_interrupts_a_blocked_open(void **state)
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/feed.mjpg", f.port);
 	cfg.input = url;
 	err_init(&e);
-	t0 = now();
+	t0 = clock_s();
 	pthread_create(&th, NULL, stop_later, NULL);
 	assert_null(livesrc_open(&cfg, &e));
-	assert_true(now() - t0 > 0.25 && now() - t0 < 1.0);
+	assert_true(clock_s() - t0 > 0.25 && clock_s() - t0 < 1.0);
 	assert_string_equal(e.msg, "stopped");
 	pthread_join(th, NULL);
 	feed_stop(&f);
@@ -526,10 +501,10 @@ silent_input_times_out(void **state)
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/feed.mjpg", f.port);
 	cfg.input = url;
 	err_init(&e);
-	t0 = now();
+	t0 = clock_s();
 	assert_null(livesrc_open(&cfg, &e));
 	assert_int_equal(e.kind, ERR_TIMEOUT);
-	assert_true(now() - t0 > 0.6 && now() - t0 < 2.0);
+	assert_true(clock_s() - t0 > 0.6 && clock_s() - t0 < 2.0);
 	feed_stop(&f);
 }
 
@@ -605,7 +580,7 @@ peers_feed_read_live(void **state)
 		if (ls == NULL)
 			print_error("feed: %s\n", e.msg);
 		assert_non_null(ls);
-		t0 = now();
+		t0 = clock_s();
 		for (int i = 0; i < 30; i++) {
 			const unsigned char *jpeg;
 			size_t len;
@@ -619,7 +594,7 @@ peers_feed_read_live(void **state)
 		}
 		/* A 30 fps camera: about a second (the first frame comes
 		 * at once). */
-		assert_true(now() - t0 > 0.7 && now() - t0 < 2.0);
+		assert_true(clock_s() - t0 > 0.7 && clock_s() - t0 < 2.0);
 		livesrc_counts(ls, &frames, &passed);
 		assert_int_equal(passed, c == 0 ? frames : 0);
 		livesrc_close(ls);

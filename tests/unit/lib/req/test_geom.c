@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "req/geom.h"
+#include "req/params.h"	/* params_fit_name() in messages */
 
 #define NO false
 #define YES true

@@ -12,20 +12,7 @@
 #include <cmocka.h>
 
 #include "req/params.h"
-
-/* Parses q into a fresh p; fails the test unless it is accepted. */
-static void
-ok(const char *q, struct params *p)
-{
-	struct err e;
-	int rc;
-
-	params_init(p);
-	err_init(&e);
-	rc = params_parse(q, p, &e);
-	if (rc != 0 || e.kind != ERR_NONE)
-		fail_msg("'%s' refused: rc %d, '%s'", q, rc, e.msg);
-}
+#include "support.h"
 
 /* Parses q into a scratch struct params; the result, e filled. */
 static int
@@ -38,20 +25,6 @@ try_parse(const char *q, struct err *e)
 	return params_parse(q, &p, e);
 }
 
-/* q must be refused with a 400 whose message contains needle. */
-static void
-refused(const char *q, const char *needle)
-{
-	struct err e;
-	int rc = try_parse(q, &e);
-
-	if (rc != -(int)ERR_BAD_PARAM || e.kind != ERR_BAD_PARAM)
-		fail_msg("'%s' not refused with 400: rc %d, '%s'", q, rc, e.msg);
-	if (strstr(e.msg, needle) == NULL)
-		fail_msg("'%s': message '%s' does not name '%s'", q, e.msg,
-		    needle);
-}
-
 /* q must be refused with a 400 whose message starts with "NAME: ". */
 static void
 refused_value(const char *q, const char *name)
@@ -60,7 +33,7 @@ refused_value(const char *q, const char *name)
 	struct err e;
 
 	snprintf(prefix, sizeof(prefix), "%s: ", name);
-	refused(q, prefix);
+	sup_params_refused(q, prefix);
 	try_parse(q, &e);
 	if (strncmp(e.msg, prefix, strlen(prefix)) != 0)
 		fail_msg("'%s': message '%s' does not start with '%s'", q,
@@ -74,9 +47,9 @@ canon_of(const char *q, char *buf, size_t len)
 	struct params p, again;
 	char buf2[4096];
 
-	ok(q, &p);
+	sup_params_ok(q, &p);
 	assert_true(params_canonical(&p, buf, len) >= 0);
-	ok(buf, &again);
+	sup_params_ok(buf, &again);
 	assert_true(params_canonical(&again, buf2, sizeof(buf2)) >= 0);
 	assert_string_equal(buf, buf2);
 }
@@ -113,13 +86,13 @@ null_and_empty_query_give_defaults(void **state)
 	struct params p;
 
 	(void)state;
-	ok(NULL, &p);
+	sup_params_ok(NULL, &p);
 	assert_int_equal(p.given, 0);
-	ok("", &p);
+	sup_params_ok("", &p);
 	assert_int_equal(p.given, 0);
-	ok("&", &p);
+	sup_params_ok("&", &p);
 	assert_int_equal(p.given, 0);
-	ok("&&&", &p);
+	sup_params_ok("&&&", &p);
 	assert_int_equal(p.given, 0);
 	assert_int_equal(p.frame, -1);
 }
@@ -130,7 +103,7 @@ empty_pairs_are_skipped(void **state)
 	struct params p;
 
 	(void)state;
-	ok("&&size=10x20&&fit=cover&", &p);
+	sup_params_ok("&&size=10x20&&fit=cover&", &p);
 	assert_int_equal(p.given, P_SIZE | P_FIT);
 	assert_int_equal(p.width, 10);
 	assert_int_equal(p.height, 20);
@@ -143,20 +116,20 @@ size_accepts_wxh_wx_and_xh(void **state)
 	struct params p;
 
 	(void)state;
-	ok("size=300x200", &p);
+	sup_params_ok("size=300x200", &p);
 	assert_int_equal(p.given, P_SIZE);
 	assert_int_equal(p.width, 300);
 	assert_int_equal(p.height, 200);
-	ok("size=300x", &p);
+	sup_params_ok("size=300x", &p);
 	assert_int_equal(p.width, 300);
 	assert_int_equal(p.height, 0);
-	ok("size=x200", &p);
+	sup_params_ok("size=x200", &p);
 	assert_int_equal(p.width, 0);
 	assert_int_equal(p.height, 200);
-	ok("size=1x1", &p);
+	sup_params_ok("size=1x1", &p);
 	assert_int_equal(p.width, 1);
 	assert_int_equal(p.height, 1);
-	ok("size=16384x16384", &p);
+	sup_params_ok("size=16384x16384", &p);
 	assert_int_equal(p.width, PARAMS_MAX_SIDE);
 	assert_int_equal(p.height, PARAMS_MAX_SIDE);
 }
@@ -208,11 +181,11 @@ name_without_value_is_missing_value(void **state)
 {
 	(void)state;
 	/* no parameter is a flag yet */
-	refused("size", "size: missing value");
-	refused("size=", "size: missing value");
-	refused("fit=cover&q", "q: missing value");
-	refused("enlarge", "enlarge: missing value");
-	refused("bg=", "bg: missing value");
+	sup_params_refused("size", "size: missing value");
+	sup_params_refused("size=", "size: missing value");
+	sup_params_refused("fit=cover&q", "q: missing value");
+	sup_params_refused("enlarge", "enlarge: missing value");
+	sup_params_refused("bg=", "bg: missing value");
 }
 
 static void
@@ -221,7 +194,7 @@ plus_is_not_a_space(void **state)
 	(void)state;
 	/* As a form would decode it, "+10x10" would be " 10x10"; both are
 	 * refused, but the echoed name shows which decoding ran. */
-	refused("a+b=1", "unknown parameter 'a+b'");
+	sup_params_refused("a+b=1", "unknown parameter 'a+b'");
 	refused_value("fit=cover+", "fit");
 }
 
@@ -231,16 +204,16 @@ fit_accepts_every_mode(void **state)
 	struct params p;
 
 	(void)state;
-	ok("fit=inside", &p);
+	sup_params_ok("fit=inside", &p);
 	assert_int_equal(p.fit, FIT_INSIDE);
 	assert_int_equal(p.given, P_FIT);
-	ok("fit=cover", &p);
+	sup_params_ok("fit=cover", &p);
 	assert_int_equal(p.fit, FIT_COVER);
-	ok("fit=contain", &p);
+	sup_params_ok("fit=contain", &p);
 	assert_int_equal(p.fit, FIT_CONTAIN);
-	ok("fit=fill", &p);
+	sup_params_ok("fit=fill", &p);
 	assert_int_equal(p.fit, FIT_FILL);
-	ok("fit=outside", &p);
+	sup_params_ok("fit=outside", &p);
 	assert_int_equal(p.fit, FIT_OUTSIDE);
 }
 
@@ -276,7 +249,7 @@ gravity_accepts_all_nine(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		ok(cases[i].q, &p);
+		sup_params_ok(cases[i].q, &p);
 		assert_int_equal(p.gravity, cases[i].g);
 		assert_int_equal(p.given, P_GRAVITY);
 	}
@@ -299,19 +272,19 @@ crop_accepts_four_integers(void **state)
 	struct params p;
 
 	(void)state;
-	ok("crop=10,20,300,400", &p);
+	sup_params_ok("crop=10,20,300,400", &p);
 	assert_int_equal(p.given, P_CROP);
 	assert_int_equal(p.crop_x, 10);
 	assert_int_equal(p.crop_y, 20);
 	assert_int_equal(p.crop_w, 300);
 	assert_int_equal(p.crop_h, 400);
-	ok("crop=0,0,1,1", &p);
+	sup_params_ok("crop=0,0,1,1", &p);
 	assert_int_equal(p.crop_x, 0);
 	assert_int_equal(p.crop_w, 1);
-	ok("crop=1000000,1000000,1000000,1000000", &p);
+	sup_params_ok("crop=1000000,1000000,1000000,1000000", &p);
 	assert_int_equal(p.crop_x, PARAMS_MAX_CROP);
 	assert_int_equal(p.crop_h, PARAMS_MAX_CROP);
-	ok("crop=1%2C2%2C3%2C4", &p);
+	sup_params_ok("crop=1%2C2%2C3%2C4", &p);
 	assert_int_equal(p.crop_y, 2);
 	assert_int_equal(p.crop_h, 4);
 }
@@ -343,14 +316,14 @@ rotate_accepts_right_angles_only(void **state)
 	struct params p;
 
 	(void)state;
-	ok("rotate=0", &p);
+	sup_params_ok("rotate=0", &p);
 	assert_int_equal(p.rotate, 0);
 	assert_int_equal(p.given, P_ROTATE);
-	ok("rotate=90", &p);
+	sup_params_ok("rotate=90", &p);
 	assert_int_equal(p.rotate, 90);
-	ok("rotate=180", &p);
+	sup_params_ok("rotate=180", &p);
 	assert_int_equal(p.rotate, 180);
-	ok("rotate=270", &p);
+	sup_params_ok("rotate=270", &p);
 	assert_int_equal(p.rotate, 270);
 	refused_value("rotate=45", "rotate");
 	refused_value("rotate=360", "rotate");
@@ -366,11 +339,11 @@ flip_accepts_h_or_v(void **state)
 	struct params p;
 
 	(void)state;
-	ok("flip=h", &p);
+	sup_params_ok("flip=h", &p);
 	assert_true(p.flip_h);
 	assert_false(p.flip_v);
 	assert_int_equal(p.given, P_FLIP);
-	ok("flip=v", &p);
+	sup_params_ok("flip=v", &p);
 	assert_false(p.flip_h);
 	assert_true(p.flip_v);
 	refused_value("flip=hv", "flip");
@@ -385,16 +358,16 @@ format_accepts_names_and_jpg_alias(void **state)
 	struct params p;
 
 	(void)state;
-	ok("format=jpeg", &p);
+	sup_params_ok("format=jpeg", &p);
 	assert_int_equal(p.format, OUT_JPEG);
 	assert_int_equal(p.given, P_FORMAT);
-	ok("format=jpg", &p);
+	sup_params_ok("format=jpg", &p);
 	assert_int_equal(p.format, OUT_JPEG);
-	ok("format=png", &p);
+	sup_params_ok("format=png", &p);
 	assert_int_equal(p.format, OUT_PNG);
-	ok("format=webp", &p);
+	sup_params_ok("format=webp", &p);
 	assert_int_equal(p.format, OUT_WEBP);
-	ok("format=gif", &p);
+	sup_params_ok("format=gif", &p);
 	assert_int_equal(p.format, OUT_GIF);
 }
 
@@ -416,12 +389,12 @@ q_accepts_1_to_100(void **state)
 	struct params p;
 
 	(void)state;
-	ok("q=1", &p);
+	sup_params_ok("q=1", &p);
 	assert_int_equal(p.quality, 1);
 	assert_int_equal(p.given, P_Q);
-	ok("q=85", &p);
+	sup_params_ok("q=85", &p);
 	assert_int_equal(p.quality, 85);
-	ok("q=100", &p);
+	sup_params_ok("q=100", &p);
 	assert_int_equal(p.quality, 100);
 	refused_value("q=0", "q");
 	refused_value("q=101", "q");
@@ -439,14 +412,14 @@ bg_accepts_six_hex_digits_either_case(void **state)
 	struct params p;
 
 	(void)state;
-	ok("bg=ff8800", &p);
+	sup_params_ok("bg=ff8800", &p);
 	assert_int_equal(p.bg, 0xFF8800);
 	assert_int_equal(p.given, P_BG);
-	ok("bg=FF8800", &p);
+	sup_params_ok("bg=FF8800", &p);
 	assert_int_equal(p.bg, 0xFF8800);
-	ok("bg=aBcDeF", &p);
+	sup_params_ok("bg=aBcDeF", &p);
 	assert_int_equal(p.bg, 0xABCDEF);
-	ok("bg=000000", &p);
+	sup_params_ok("bg=000000", &p);
 	assert_int_equal(p.bg, 0);
 	assert_int_equal(p.given, P_BG);
 }
@@ -471,21 +444,21 @@ blur_and_sharpen_accept_decimals_in_range(void **state)
 	struct params p;
 
 	(void)state;
-	ok("blur=0.3", &p);
+	sup_params_ok("blur=0.3", &p);
 	assert_true(p.blur == 0.3);
 	assert_int_equal(p.given, P_BLUR);
-	ok("blur=50", &p);
+	sup_params_ok("blur=50", &p);
 	assert_true(p.blur == 50);
-	ok("blur=1.5", &p);
+	sup_params_ok("blur=1.5", &p);
 	assert_true(p.blur == 1.5);
-	ok("blur=.5", &p);
+	sup_params_ok("blur=.5", &p);
 	assert_true(p.blur == 0.5);
-	ok("blur=5.", &p);
+	sup_params_ok("blur=5.", &p);
 	assert_true(p.blur == 5);
-	ok("sharpen=2", &p);
+	sup_params_ok("sharpen=2", &p);
 	assert_true(p.sharpen == 2);
 	assert_int_equal(p.given, P_SHARPEN);
-	ok("sharpen=0.30", &p);
+	sup_params_ok("sharpen=0.30", &p);
 	assert_true(p.sharpen == 0.3);
 }
 
@@ -516,12 +489,12 @@ dpr_accepts_1_to_4(void **state)
 	struct params p;
 
 	(void)state;
-	ok("dpr=1", &p);
+	sup_params_ok("dpr=1", &p);
 	assert_true(p.dpr == 1);
 	assert_int_equal(p.given, P_DPR);
-	ok("dpr=1.5", &p);
+	sup_params_ok("dpr=1.5", &p);
 	assert_true(p.dpr == 1.5);
-	ok("dpr=4", &p);
+	sup_params_ok("dpr=4", &p);
 	assert_true(p.dpr == 4);
 	refused_value("dpr=0", "dpr");
 	refused_value("dpr=0.5", "dpr");
@@ -538,10 +511,10 @@ enlarge_accepts_0_or_1(void **state)
 	struct params p;
 
 	(void)state;
-	ok("enlarge=1", &p);
+	sup_params_ok("enlarge=1", &p);
 	assert_true(p.enlarge);
 	assert_int_equal(p.given, P_ENLARGE);
-	ok("enlarge=0", &p);
+	sup_params_ok("enlarge=0", &p);
 	assert_false(p.enlarge);
 	assert_int_equal(p.given, P_ENLARGE);
 	refused_value("enlarge=2", "enlarge");
@@ -557,12 +530,12 @@ frame_accepts_0_to_max(void **state)
 	struct params p;
 
 	(void)state;
-	ok("frame=0", &p);
+	sup_params_ok("frame=0", &p);
 	assert_int_equal(p.frame, 0);
 	assert_int_equal(p.given, P_FRAME);
-	ok("frame=7", &p);
+	sup_params_ok("frame=7", &p);
 	assert_int_equal(p.frame, 7);
-	ok("frame=100000", &p);
+	sup_params_ok("frame=100000", &p);
 	assert_int_equal(p.frame, PARAMS_MAX_FRAME);
 	refused_value("frame=100001", "frame");
 	refused_value("frame=-1", "frame");
@@ -577,7 +550,7 @@ every_parameter_at_once(void **state)
 	struct params p;
 
 	(void)state;
-	ok("size=300x200&fit=cover&gravity=north&crop=1,2,3,4&rotate=90"
+	sup_params_ok("size=300x200&fit=cover&gravity=north&crop=1,2,3,4&rotate=90"
 	    "&flip=v&format=webp&q=70&bg=102030&blur=1&sharpen=2&dpr=2"
 	    "&enlarge=1&frame=3", &p);
 	assert_int_equal(p.given, P_SIZE | P_FIT | P_GRAVITY | P_CROP |
@@ -603,11 +576,11 @@ static void
 unknown_name_is_refused_and_named(void **state)
 {
 	(void)state;
-	refused("foo=1", "unknown parameter 'foo'");
-	refused("Size=10x10", "unknown parameter 'Size'");
-	refused("size=1x1&width=10", "unknown parameter 'width'");
-	refused("=1", "unknown parameter ''");
-	refused("thumbnail", "unknown parameter 'thumbnail'");
+	sup_params_refused("foo=1", "unknown parameter 'foo'");
+	sup_params_refused("Size=10x10", "unknown parameter 'Size'");
+	sup_params_refused("size=1x1&width=10", "unknown parameter 'width'");
+	sup_params_refused("=1", "unknown parameter ''");
+	sup_params_refused("thumbnail", "unknown parameter 'thumbnail'");
 }
 
 static void
@@ -630,21 +603,23 @@ unknown_name_echo_is_capped_and_sanitized(void **state)
 	assert_true(strlen(e.msg) < 80);
 
 	/* control bytes and non-ASCII come back as '?' */
-	refused("x%01%0Ay%FF=1", "unknown parameter 'x??y?'");
-	refused("%1b%5b31m=1", "unknown parameter '?[31m'");
+	sup_params_refused("x%01%0Ay%FF=1", "unknown parameter 'x??y?'");
+	sup_params_refused("%1b%5b31m=1", "unknown parameter '?[31m'");
 }
 
 static void
 repeated_name_is_refused(void **state)
 {
 	(void)state;
-	refused("size=1x1&size=2x2", "parameter 'size' given twice");
-	refused("size=1x1&size=1x1", "parameter 'size' given twice");
-	refused("flip=h&flip=v", "parameter 'flip' given twice");
-	refused("q=1&fit=cover&q=2", "parameter 'q' given twice");
-	refused("enlarge=0&enlarge=0", "parameter 'enlarge' given twice");
+	sup_params_refused("size=1x1&size=2x2", "parameter 'size' given twice");
+	sup_params_refused("size=1x1&size=1x1", "parameter 'size' given twice");
+	sup_params_refused("flip=h&flip=v", "parameter 'flip' given twice");
+	sup_params_refused("q=1&fit=cover&q=2", "parameter 'q' given twice");
+	sup_params_refused("enlarge=0&enlarge=0",
+	    "parameter 'enlarge' given twice");
 	/* the same name, once encoded */
-	refused("fit=cover&%66it=fill", "parameter 'fit' given twice");
+	sup_params_refused("fit=cover&%66it=fill",
+	    "parameter 'fit' given twice");
 }
 
 static void
@@ -653,14 +628,14 @@ names_and_values_are_decoded_once(void **state)
 	struct params p;
 
 	(void)state;
-	ok("%73ize=10%7820", &p);
+	sup_params_ok("%73ize=10%7820", &p);
 	assert_int_equal(p.width, 10);
 	assert_int_equal(p.height, 20);
-	ok("fit=%63%6F%76%65%72", &p);
+	sup_params_ok("fit=%63%6F%76%65%72", &p);
 	assert_int_equal(p.fit, FIT_COVER);
 	/* "%2563" is "%63" once decoded, not "c" */
 	refused_value("fit=%2563over", "fit");
-	refused("%2573ize=1x1", "unknown parameter '%73ize'");
+	sup_params_refused("%2573ize=1x1", "unknown parameter '%73ize'");
 	/* an encoded '=' or '&' is data, not syntax */
 	refused_value("fit=cover%26size%3D1x1", "fit");
 }
@@ -677,10 +652,10 @@ lone_percent_is_literal(void **state)
 	char buf[256];
 
 	(void)state;
-	ok("t=50%", &p);
+	sup_params_ok("t=50%", &p);
 	assert_int_equal(p.t_kind, T_PERCENT);
 	assert_true(p.t == 50);
-	ok("t=12.5%&size=10x10", &p);
+	sup_params_ok("t=12.5%&size=10x10", &p);
 	assert_true(p.t == 12.5);
 	assert_int_equal(p.width, 10);
 	canon_of("t=50%", buf, sizeof(buf));
@@ -692,18 +667,18 @@ lone_percent_is_literal(void **state)
 	refused_value("fit=cover%4", "fit");
 	refused_value("size=%g0x10", "size");
 	refused_value("q=%", "q");
-	refused("si%zze=1x1", "unknown parameter 'si%zze'");
-	refused("size%=1x1", "unknown parameter 'size%'");
+	sup_params_refused("si%zze=1x1", "unknown parameter 'si%zze'");
+	sup_params_refused("size%=1x1", "unknown parameter 'size%'");
 }
 
 static void
 decoded_nul_is_refused(void **state)
 {
 	(void)state;
-	refused("fit=cover%00", "fit: NUL");
-	refused("fit=%00cover", "fit: NUL");
-	refused("size%00=1x1", "NUL byte in a parameter name");
-	refused("%00=1", "NUL byte in a parameter name");
+	sup_params_refused("fit=cover%00", "fit: NUL");
+	sup_params_refused("fit=%00cover", "fit: NUL");
+	sup_params_refused("size%00=1x1", "NUL byte in a parameter name");
+	sup_params_refused("%00=1", "NUL byte in a parameter name");
 }
 
 static void
@@ -717,11 +692,11 @@ query_longer_than_max_is_refused(void **state)
 	strcpy(q, "size=1x1");
 	memset(q + 8, '&', PARAMS_MAX_QUERY - 8);
 	q[PARAMS_MAX_QUERY] = '\0';
-	ok(q, &p);
+	sup_params_ok(q, &p);
 	assert_int_equal(p.width, 1);
 	q[PARAMS_MAX_QUERY] = '&';
 	q[PARAMS_MAX_QUERY + 1] = '\0';
-	refused(q, "query string longer than 2048 bytes");
+	sup_params_refused(q, "query string longer than 2048 bytes");
 }
 
 static void
@@ -747,31 +722,31 @@ box_multiplies_by_dpr_and_rounds(void **state)
 	unsigned w, h;
 
 	(void)state;
-	ok("size=300x200&dpr=2", &p);
+	sup_params_ok("size=300x200&dpr=2", &p);
 	params_box(&p, &w, &h);
 	assert_int_equal(w, 600);
 	assert_int_equal(h, 400);
-	ok("size=301x3&dpr=1.5", &p);
+	sup_params_ok("size=301x3&dpr=1.5", &p);
 	params_box(&p, &w, &h);
 	assert_int_equal(w, 452);	/* 451.5 rounds up */
 	assert_int_equal(h, 5);		/* 4.5 rounds up */
-	ok("size=301x&dpr=1.5", &p);
+	sup_params_ok("size=301x&dpr=1.5", &p);
 	params_box(&p, &w, &h);
 	assert_int_equal(w, 452);
 	assert_int_equal(h, 0);
-	ok("size=x100&dpr=3", &p);
+	sup_params_ok("size=x100&dpr=3", &p);
 	params_box(&p, &w, &h);
 	assert_int_equal(w, 0);
 	assert_int_equal(h, 300);
-	ok("size=16384x16384&dpr=4", &p);
+	sup_params_ok("size=16384x16384&dpr=4", &p);
 	params_box(&p, &w, &h);
 	assert_int_equal(w, 65536);
 	assert_int_equal(h, 65536);
-	ok("size=300x200", &p);
+	sup_params_ok("size=300x200", &p);
 	params_box(&p, &w, &h);
 	assert_int_equal(w, 300);
 	assert_int_equal(h, 200);
-	ok("dpr=2", &p);
+	sup_params_ok("dpr=2", &p);
 	params_box(&p, &w, &h);
 	assert_int_equal(w, 0);
 	assert_int_equal(h, 0);
@@ -784,7 +759,7 @@ canonical_of_nothing_is_empty(void **state)
 	char buf[16];
 
 	(void)state;
-	ok("", &p);
+	sup_params_ok("", &p);
 	memset(buf, 'x', sizeof(buf));
 	assert_int_equal(params_canonical(&p, buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "");
@@ -868,7 +843,7 @@ canonical_value_is_the_value_used(void **state)
 
 	(void)state;
 	/* Two requests with one canonical text must render alike. */
-	ok("blur=1.0000001", &p);
+	sup_params_ok("blur=1.0000001", &p);
 	assert_int_equal(params_canonical(&p, buf, sizeof(buf)), 6);
 	assert_string_equal(buf, "blur=1");
 	assert_true(p.blur == 1);
@@ -882,7 +857,7 @@ canonical_refuses_short_buffer(void **state)
 	int n;
 
 	(void)state;
-	ok("size=300x200&fit=cover", &p);
+	sup_params_ok("size=300x200&fit=cover", &p);
 	n = params_canonical(&p, buf, sizeof(buf));
 	assert_int_equal(n, (int)strlen("size=300x200&fit=cover"));
 	assert_int_equal(params_canonical(&p, buf, (size_t)n + 1), n);
@@ -900,7 +875,7 @@ canonical_never_writes_past_len(void **state)
 	size_t len;
 
 	(void)state;
-	ok("size=300x200&fit=cover&bg=abcdef", &p);
+	sup_params_ok("size=300x200&fit=cover&bg=abcdef", &p);
 	/* every length short of the text: 12 ends at "size=300x200" */
 	for (len = 1; len <= strlen("size=300x200&fit=cover&bg=abcdef");
 	    len++) {
@@ -947,17 +922,17 @@ t_accepts_seconds_clock_percent_and_auto(void **state)
 	struct params p;
 
 	(void)state;
-	ok("t=12.5", &p);
+	sup_params_ok("t=12.5", &p);
 	assert_int_equal(p.t_kind, T_SECONDS);
 	assert_true(p.t == 12.5);
-	ok("t=01:02:03.5", &p);
+	sup_params_ok("t=01:02:03.5", &p);
 	assert_true(p.t == 3723.5);
-	ok("t=2:30", &p);
+	sup_params_ok("t=2:30", &p);
 	assert_true(p.t == 150);
-	ok("t=50%25", &p);
+	sup_params_ok("t=50%25", &p);
 	assert_int_equal(p.t_kind, T_PERCENT);
 	assert_true(p.t == 50);
-	ok("t=auto", &p);
+	sup_params_ok("t=auto", &p);
 	assert_int_equal(p.t_kind, T_AUTO);
 	assert_true(p.given & P_T);
 }
@@ -982,12 +957,12 @@ seek_sprite_info_parse(void **state)
 	struct params p;
 
 	(void)state;
-	ok("seek=key&sprite=5x4&info", &p);
+	sup_params_ok("seek=key&sprite=5x4&info", &p);
 	assert_int_equal(p.seek, SEEK_KEY);
 	assert_int_equal(p.sprite_cols, 5);
 	assert_int_equal(p.sprite_rows, 4);
 	assert_true(p.info);
-	ok("info=1", &p);
+	sup_params_ok("info=1", &p);
 	assert_true(p.info);
 	refused_value("info=yes", "info");
 	refused_value("seek=fast", "seek");
@@ -995,7 +970,7 @@ seek_sprite_info_parse(void **state)
 	refused_value("sprite=21x1", "sprite");
 	refused_value("sprite=11x10", "sprite");
 	refused_value("sprite=5", "sprite");
-	ok("format=vtt&sprite=2x2", &p);
+	sup_params_ok("format=vtt&sprite=2x2", &p);
 	assert_int_equal(p.format, OUT_VTT);
 }
 
@@ -1006,17 +981,17 @@ kind_check_names_the_misplaced_parameter(void **state)
 	struct err e;
 
 	(void)state;
-	ok("t=5&size=10x10", &p);
+	sup_params_ok("t=5&size=10x10", &p);
 	err_init(&e);
 	assert_int_equal(params_check_kind(&p, false, &e), -ERR_BAD_PARAM);
 	assert_non_null(strstr(e.msg, "t: does not apply to an image"));
 	err_init(&e);
 	assert_int_equal(params_check_kind(&p, true, &e), 0);
-	ok("crop=0,0,5,5", &p);
+	sup_params_ok("crop=0,0,5,5", &p);
 	err_init(&e);
 	assert_int_equal(params_check_kind(&p, true, &e), -ERR_BAD_PARAM);
 	assert_non_null(strstr(e.msg, "crop"));
-	ok("format=vtt", &p);
+	sup_params_ok("format=vtt", &p);
 	err_init(&e);
 	assert_int_equal(params_check_kind(&p, true, &e), -ERR_BAD_PARAM);
 	assert_non_null(strstr(e.msg, "format"));
@@ -1038,7 +1013,7 @@ stream_and_still_parameters_do_not_mix(void **state)
 	for (size_t i = 0; i < sizeof(bad_mix) / sizeof(*bad_mix); i++) {
 		char want[32];
 
-		ok(bad_mix[i].q, &p);
+		sup_params_ok(bad_mix[i].q, &p);
 		err_init(&e);
 		assert_int_equal(params_check_kind(&p, true, &e), -ERR_BAD_PARAM);
 		snprintf(want, sizeof(want), "%s: ", bad_mix[i].name);
@@ -1046,10 +1021,10 @@ stream_and_still_parameters_do_not_mix(void **state)
 			fail_msg("'%s': '%s' does not name %s", bad_mix[i].q, e.msg,
 			    bad_mix[i].name);
 	}
-	ok("format=mjpeg&fps=10&start=2&loop=1&size=64x", &p);
+	sup_params_ok("format=mjpeg&fps=10&start=2&loop=1&size=64x", &p);
 	err_init(&e);
 	assert_int_equal(params_check_kind(&p, true, &e), 0);
-	ok("format=mjpeg", &p);
+	sup_params_ok("format=mjpeg", &p);
 	err_init(&e);
 	assert_int_equal(params_check_kind(&p, false, &e), -ERR_BAD_PARAM);
 	assert_non_null(strstr(e.msg, "format: mjpeg needs a video"));

@@ -14,39 +14,7 @@
 #include <cmocka.h>
 
 #include "req/params.h"
-
-/* Parses q into a fresh p; fails the test unless it is accepted. */
-static void
-ok(const char *q, struct params *p)
-{
-	struct err e;
-	int rc;
-
-	params_init(p);
-	err_init(&e);
-	rc = params_parse(q, p, &e);
-	if (rc != 0 || e.kind != ERR_NONE)
-		fail_msg("'%s' refused: rc %d, '%s'", q, rc, e.msg);
-}
-
-/* q must be refused with a 400 whose message starts with "NAME: " or
- * otherwise names needle. */
-static void
-refused(const char *q, const char *needle)
-{
-	struct params p;
-	struct err e;
-	int rc;
-
-	params_init(&p);
-	err_init(&e);
-	rc = params_parse(q, &p, &e);
-	if (rc != -(int)ERR_BAD_PARAM || e.kind != ERR_BAD_PARAM)
-		fail_msg("'%s' not refused with 400: rc %d, '%s'", q, rc, e.msg);
-	if (strstr(e.msg, needle) == NULL)
-		fail_msg("'%s': message '%s' does not name '%s'", q, e.msg,
-		    needle);
-}
+#include "support.h"
 
 /* The canonical text of p. */
 static void
@@ -92,14 +60,14 @@ gravity_smart_is_accepted(void **state)
 	char buf[128];
 
 	(void)state;
-	ok("gravity=smart", &p);
+	sup_params_ok("gravity=smart", &p);
 	assert_int_equal(p.gravity, GRAV_SMART);
 	assert_true(p.given & P_GRAVITY);
 	assert_string_equal(params_gravity_name(GRAV_SMART), "smart");
-	ok("size=200x200&fit=cover&gravity=smart", &p);
+	sup_params_ok("size=200x200&fit=cover&gravity=smart", &p);
 	canon(&p, buf, sizeof(buf));
 	assert_string_equal(buf, "size=200x200&fit=cover&gravity=smart");
-	ok("gravity=smart&fit=cover&size=200x200", &p);
+	sup_params_ok("gravity=smart&fit=cover&size=200x200", &p);
 	canon(&p, buf, sizeof(buf));
 	assert_string_equal(buf, "size=200x200&fit=cover&gravity=smart");
 }
@@ -108,15 +76,15 @@ static void
 gravity_smart_refuses_lookalikes(void **state)
 {
 	(void)state;
-	refused("gravity=Smart", "gravity: ");
-	refused("gravity=SMART", "gravity: ");
-	refused("gravity=smart%20", "gravity: ");
-	refused("gravity=smartest", "gravity: ");
-	refused("gravity=smar", "gravity: ");
-	refused("gravity=auto", "gravity: ");
-	refused("gravity=", "gravity: ");
-	refused("gravity=smart&gravity=smart", "gravity");
-	refused("gravity=smart&gravity=center", "gravity");
+	sup_params_refused("gravity=Smart", "gravity: ");
+	sup_params_refused("gravity=SMART", "gravity: ");
+	sup_params_refused("gravity=smart%20", "gravity: ");
+	sup_params_refused("gravity=smartest", "gravity: ");
+	sup_params_refused("gravity=smar", "gravity: ");
+	sup_params_refused("gravity=auto", "gravity: ");
+	sup_params_refused("gravity=", "gravity: ");
+	sup_params_refused("gravity=smart&gravity=smart", "gravity");
+	sup_params_refused("gravity=smart&gravity=center", "gravity");
 }
 
 /* ------------------------------------------------------------ auto */
@@ -128,11 +96,11 @@ format_auto_is_accepted(void **state)
 	char buf[128];
 
 	(void)state;
-	ok("format=auto", &p);
+	sup_params_ok("format=auto", &p);
 	assert_int_equal(p.format, OUT_AUTO);
 	assert_true(p.given & P_FORMAT);
 	assert_string_equal(params_format_name(OUT_AUTO), "auto");
-	ok("q=70&format=auto&size=100x", &p);
+	sup_params_ok("q=70&format=auto&size=100x", &p);
 	canon(&p, buf, sizeof(buf));
 	assert_string_equal(buf, "size=100x&format=auto&q=70");
 }
@@ -141,11 +109,11 @@ static void
 format_auto_refuses_lookalikes(void **state)
 {
 	(void)state;
-	refused("format=Auto", "format: ");
-	refused("format=AUTO", "format: ");
-	refused("format=automatic", "format: ");
-	refused("format=source", "format: ");	/* the absence of format= */
-	refused("format=auto&format=webp", "format");
+	sup_params_refused("format=Auto", "format: ");
+	sup_params_refused("format=AUTO", "format: ");
+	sup_params_refused("format=automatic", "format: ");
+	sup_params_refused("format=source", "format: ");	/* the absence of format= */
+	sup_params_refused("format=auto&format=webp", "format");
 }
 
 static void
@@ -155,7 +123,7 @@ format_auto_is_an_image_or_video_format(void **state)
 	struct err e;
 
 	(void)state;
-	ok("format=auto&size=100x100", &p);
+	sup_params_ok("format=auto&size=100x100", &p);
 	err_init(&e);
 	assert_int_equal(params_check_kind(&p, false, &e), 0);
 	err_init(&e);
@@ -177,14 +145,14 @@ preset_accepts_names(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
 		snprintf(q, sizeof(q), "preset=%s", names[i]);
-		ok(q, &p);
+		sup_params_ok(q, &p);
 		assert_true(p.given & P_PRESET);
 		assert_string_equal(p.preset, names[i]);
 		canon(&p, buf, sizeof(buf));
 		assert_string_equal(buf, q);
 	}
 	/* percent-decoded once, like every value */
-	ok("preset=th%75mb", &p);
+	sup_params_ok("preset=th%75mb", &p);
 	assert_string_equal(p.preset, "thumb");
 }
 
@@ -192,20 +160,20 @@ static void
 preset_refuses_bad_names(void **state)
 {
 	(void)state;
-	refused("preset=Thumb", "preset: ");
-	refused("preset=THUMB", "preset: ");
-	refused("preset=a.b", "preset: ");
-	refused("preset=a/b", "preset: ");
-	refused("preset=a%2Fb", "preset: ");
-	refused("preset=..", "preset: ");
-	refused("preset=a%20b", "preset: ");
-	refused("preset=a+b", "preset: ");
-	refused("preset=%C3%A9t%C3%A9", "preset: ");
-	refused("preset=a%00b", "preset");
-	refused("preset=", "preset: ");
-	refused("preset", "preset: ");
-	refused("preset=thumb&preset=thumb", "preset");
-	refused("preset=thumb&preset=card", "preset");
+	sup_params_refused("preset=Thumb", "preset: ");
+	sup_params_refused("preset=THUMB", "preset: ");
+	sup_params_refused("preset=a.b", "preset: ");
+	sup_params_refused("preset=a/b", "preset: ");
+	sup_params_refused("preset=a%2Fb", "preset: ");
+	sup_params_refused("preset=..", "preset: ");
+	sup_params_refused("preset=a%20b", "preset: ");
+	sup_params_refused("preset=a+b", "preset: ");
+	sup_params_refused("preset=%C3%A9t%C3%A9", "preset: ");
+	sup_params_refused("preset=a%00b", "preset");
+	sup_params_refused("preset=", "preset: ");
+	sup_params_refused("preset", "preset: ");
+	sup_params_refused("preset=thumb&preset=thumb", "preset");
+	sup_params_refused("preset=thumb&preset=card", "preset");
 }
 
 static void
@@ -216,9 +184,9 @@ preset_refuses_too_long_names(void **state)
 	(void)state;
 	/* 32 characters: one over PARAMS_MAX_PRESET - 1 */
 	snprintf(q, sizeof(q), "preset=%s", "abcdefghijklmnopqrstuvwxyz012345");
-	refused(q, "preset: ");
+	sup_params_refused(q, "preset: ");
 	snprintf(q, sizeof(q), "preset=%0100d", 7);
-	refused(q, "preset: ");
+	sup_params_refused(q, "preset: ");
 }
 
 static void
@@ -228,7 +196,7 @@ preset_name_is_last_in_canonical_text(void **state)
 	char buf[128];
 
 	(void)state;
-	ok("preset=thumb&size=10x10&q=5", &p);
+	sup_params_ok("preset=thumb&size=10x10&q=5", &p);
 	canon(&p, buf, sizeof(buf));
 	assert_string_equal(buf, "size=10x10&q=5&preset=thumb");
 }
@@ -320,7 +288,7 @@ over_is_order_independent(void **state)
 	canon(&b, cb, sizeof(cb));
 	assert_string_equal(ca, cb);
 	/* and the same parameters spelled out differ only by preset=NAME */
-	ok("size=40x40&fit=cover&q=9", &b);
+	sup_params_ok("size=40x40&fit=cover&q=9", &b);
 	canon(&b, cb, sizeof(cb));
 	assert_string_equal(cb, "size=40x40&fit=cover&q=9");
 	assert_string_equal(ca, "size=40x40&fit=cover&q=9&preset=thumb");

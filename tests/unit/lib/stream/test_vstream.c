@@ -14,7 +14,6 @@
 
 #include <fcntl.h>
 #include <limits.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,12 +26,14 @@
 #include <libavformat/avformat.h>
 #include <magick/api.h>
 
+#include "core/clock.h"
 #include "img/img.h"
 #include "req/params.h"
 #include "core/sink.h"
 #include "req/sniff.h"
 #include "vid/vid.h"
 #include "stream/vstream.h"
+#include "support.h"
 
 #define FFMPEG "/usr/bin/ffmpeg"
 #define BOUNDARY "vstreamtest"
@@ -42,27 +43,6 @@ extern char **environ;
 static char dir[64];
 static char clip[PATH_MAX], audio_only[PATH_MAX], clip_ts[PATH_MAX];
 static bool have_ffmpeg;
-
-/* Runs argv (no shell) with its output discarded: 0 if it exits 0. */
-static int
-run(char *const argv[])
-{
-	posix_spawn_file_actions_t fa;
-	pid_t pid;
-	int st = -1, rc;
-
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (rc != 0)
-		return -1;
-	if (waitpid(pid, &st, 0) != pid)
-		return -1;
-	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
-}
 
 static int
 group_setup(void **state)
@@ -95,7 +75,7 @@ group_setup(void **state)
 	snprintf(clip, sizeof(clip), "%s/clip.mp4", dir);
 	snprintf(audio_only, sizeof(audio_only), "%s/audio.mp4", dir);
 	snprintf(clip_ts, sizeof(clip_ts), "%s/clip.ts", dir);
-	if (run(mk_clip) < 0 || run(mk_audio) < 0 || run(mk_ts) < 0)
+	if (sup_run(mk_clip) < 0 || sup_run(mk_audio) < 0 || sup_run(mk_ts) < 0)
 		return -1;
 	return 0;
 }
@@ -172,15 +152,6 @@ tsink_init(struct tsink *t, struct sink *s)
 	s->written = 0;
 }
 
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 struct run_result {
 	int rc;
 	struct err e;
@@ -189,7 +160,7 @@ struct run_result {
 
 static int
 open_job(const char *path, const char *query, struct params *p,
-    struct vstream_job *job, const volatile int *stop)
+    struct vid_job *job, const volatile int *stop)
 {
 	unsigned char head[SNIFF_BYTES];
 	struct err e;
@@ -219,15 +190,15 @@ static void
 run_mjpeg(const char *path, const char *query, struct tsink *t,
     struct sink *s, struct run_result *r)
 {
-	struct vstream_job job;
+	struct vid_job job;
 	struct params p;
 	double t0;
 	int fd = open_job(path, query, &p, &job, &t->stop);
 
 	err_init(&r->e);
-	t0 = now();
+	t0 = clock_s();
 	r->rc = vstream_mjpeg(&job, BOUNDARY, s, &r->e);
-	r->seconds = now() - t0;
+	r->seconds = clock_s() - t0;
 	close(fd);
 }
 
@@ -585,15 +556,15 @@ static void
 run_transcode_of(const char *path, const char *query, struct tsink *t,
     struct sink *s, struct run_result *r)
 {
-	struct vstream_job job;
+	struct vid_job job;
 	struct params p;
 	double t0;
 	int fd = open_job(path, query, &p, &job, &t->stop);
 
 	err_init(&r->e);
-	t0 = now();
+	t0 = clock_s();
 	r->rc = vstream_transcode(&job, s, &r->e);
-	r->seconds = now() - t0;
+	r->seconds = clock_s() - t0;
 	close(fd);
 }
 
@@ -757,7 +728,7 @@ transcode_without_video_writes_nothing(void **state)
 {
 	struct tsink t;
 	struct sink s;
-	struct vstream_job job;
+	struct vid_job job;
 	struct params p;
 	struct err e;
 	int fd;
@@ -783,7 +754,7 @@ expect_413_before_a_byte(const char *query, unsigned long long max_output,
 {
 	struct tsink t;
 	struct sink s;
-	struct vstream_job job;
+	struct vid_job job;
 	struct params p;
 	struct err e;
 	int fd, rc;

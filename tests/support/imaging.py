@@ -224,33 +224,6 @@ def quadrant_shares(im):
     return {k: v / total for k, v in counts.items()}
 
 
-def assert_json_error(resp, status, mention=None):
-    """A mediafcgi error: the status, JSON body {"error": str, "status": N}."""
-    assert resp.status == status, resp
-    assert resp.content_type == "application/json", resp
-    try:
-        body = resp.json()
-    except ValueError:
-        pytest.fail("error body is not JSON: %r" % resp)
-    assert body.get("status") == status, body
-    assert isinstance(body.get("error"), str) and body["error"], body
-    if mention:
-        assert mention.lower() in body["error"].lower(), \
-            "error message %r does not name %r" % (body["error"], mention)
-    return body
-
-
-GOOD = MOUNT + "/landscape.jpg?size=120x80"
-
-
-def assert_still_works(stack):
-    """After a bad request, a good one is answered normally."""
-    r = stack.get(GOOD)
-    assert r.status == 200, "good request after a bad one: %r\n%s" % (r, stack.logs())
-    im = decode(r)
-    assert im.size == (120, 80), im.size
-
-
 def exif_transpose(im):
     return ImageOps.exif_transpose(im)
 

@@ -1,35 +1,31 @@
 /*
- * live - live sources ([source NAME] in the config): one reader process per
- * source decodes and encodes each frame once into a ring of recent frames
- * in shared memory; every viewer's stream process sends the newest frame
- * each time its connection can take one, so a slow viewer skips frames and
- * stays live instead of falling behind.
+ * ring - the latest frames of each live source ([source NAME]), in memory
+ * shared by the master, the reader processes and the viewers: one reader
+ * publishes each frame once, every viewer copies the newest.
  *
- * The ring is a seqlock per slot: the reader fills slot (seq + 1) % N, then
- * publishes seq and wakes the viewers (a shared futex); a viewer copies the
- * newest slot and keeps the copy only if the slot's sequence did not change
- * meanwhile.
+ * Each slot is a seqlock: the reader fills slot (seq + 1) % LIVE_SLOTS
+ * with its sequence odd, makes it even, publishes seq and wakes the
+ * viewers (a shared futex); a viewer copies the newest slot and keeps the
+ * copy only if the slot's sequence did not change meanwhile, so it never
+ * keeps a torn frame.
  * Ownership: the master maps all rings before forking (live_new) and is the
  * only one to start and stop readers; workers and readers inherit the map.
  */
-#ifndef MF_LIVE_H
-#define MF_LIVE_H
+#ifndef MF_RING_H
+#define MF_RING_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "proc/config.h"
-#include "core/err.h"
-#include "core/sink.h"
+struct config;
 
 #define LIVE_SLOTS 6		/* frames kept per source */
 
 struct live_slot {
-	volatile uint64_t seq;	/* frame number in it; odd while written */
+	volatile uint64_t seq;	/* frame number * 2; odd while written */
 	volatile uint32_t len;
-	volatile int64_t at_us;	/* when it was published (CLOCK_MONOTONIC) */
+	volatile int64_t at_us;	/* when it was published (clock_us()) */
 	unsigned char *data;	/* max_frame bytes, in the shared map */
 };
 
@@ -54,18 +50,16 @@ struct live {
 
 /* Maps the rings of cfg's sources (none: an empty struct). -1 on failure. */
 int live_new(struct live *l, const struct config *cfg);
-void live_free(struct live *l);
+void live_free(struct live *l);	/* l can be empty */
 
 /* Index of the source called name, or -1. */
 int live_find(const struct config *cfg, const char *name);
 
-/* Reader process body (after fork): never returns. */
-void live_reader_main(const struct config *cfg, struct live *l,
-    unsigned index) __attribute__((noreturn));
-
-/* Master side: starts wanted readers, stops idle ones; call often. */
-void live_manage(const struct config *cfg, struct live *l, unsigned viewers[],
-    int (*spawn)(void *ctx, unsigned index), void *ctx);
+/*
+ * Reader side: copies one frame (len bytes; one over max_frame is dropped)
+ * into the slot after the newest, publishes it and wakes every waiter.
+ */
+void live_publish(struct live_ring *r, const unsigned char *data, size_t len);
 
 /*
  * Viewer side. live_want() marks the source wanted (and pokes the master);

@@ -32,6 +32,9 @@ import tempfile
 
 from PIL import Image, ImageDraw, ImageStat
 
+from support import imaging
+from support.imaging import quadrants
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 
@@ -43,11 +46,7 @@ FRAMES_SECONDS = 6        # frames.mp4: 150 frames, keyframes every second
 CONTAINER_SECONDS = 2     # the container/codec matrix: 50 frames each
 BLUE_BR = (40, 90, 200)   # the bottom-right quarter of every numbered frame
 
-# The quadrant colours of the rotated videos (as in imaging.QUADS).
-RED = (230, 30, 30)
-GREEN = (30, 200, 40)
-BLUE = (30, 40, 220)
-YELLOW = (240, 220, 20)
+# The rotated videos show imaging's quadrants (imaging.QUADS colours).
 
 # Hostile files: text that some libav demuxer or protocol would follow to
 # another file. Each is saved with a .mp4 name: the name must not matter.
@@ -122,15 +121,6 @@ def _mean(g, x0, y0, x1, y1):
     box = (int(round(x0)), int(round(y0)), max(int(round(x1)), int(round(x0)) + 1),
            max(int(round(y1)), int(round(y0)) + 1))
     return ImageStat.Stat(g.crop(box)).mean[0]
-
-
-def quadrants(w, h):
-    im = Image.new("RGB", (w, h), RED)
-    d = ImageDraw.Draw(im)
-    d.rectangle([w // 2, 0, w - 1, h // 2 - 1], fill=GREEN)
-    d.rectangle([0, h // 2, w // 2 - 1, h - 1], fill=BLUE)
-    d.rectangle([w // 2, h // 2, w - 1, h - 1], fill=YELLOW)
-    return im
 
 
 def corner_colours(im):
@@ -402,8 +392,10 @@ def _damaged(p):
 
 def _fingerprint():
     h = hashlib.sha256()
-    with open(os.path.abspath(__file__), "rb") as f:
-        h.update(f.read())
+    # this file and imaging's, whose quadrants the rotated videos show
+    for path in (__file__, imaging.__file__):
+        with open(os.path.abspath(path), "rb") as f:
+            h.update(f.read())
     h.update(ffmpeg_version().encode())
     return h.hexdigest()[:16]
 

@@ -1,137 +1,22 @@
 /*
- * stream - stream slots, file streams, live viewers and snapshots.
+ * view - a live source's viewers and snapshots. See view.h.
  */
-#include "streams/stream.h"
+#include "viewers/view.h"
 
-#include <poll.h>
-#include <signal.h>
-#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/sockios.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
 
-#include "viewers/live.h"
-#include "proc/log.h"
-#include "stream/vstream.h"
+#include "core/clock.h"
+#include "http/conn.h"
+#include "proc/config.h"
+#include "proc/scoreboard.h"
+#include "req/params.h"
+#include "streams/slots.h"
+#include "viewers/ring.h"
 
 #define SNAPSHOT_WAIT_MS 5000	/* for a source's first frame */
-#define RETRY_AFTER_S 5
-
-/*
- * Takes a stream slot and turns this worker into a stream process: 0, or
- * 503 (no slot). From here the request has no request_timeout; a client
- * that takes nothing for stream_timeout seconds ends it.
- */
-static int
-stream_begin(const struct server *srv, const struct request *req,
-    struct response *r, struct err *e)
-{
-	const struct config *cfg = srv->cfg;
-	struct timeval tv = { .tv_sec = cfg->stream_timeout };
-	int sndbuf = (int)cfg->stream_sndbuf;
-	sigset_t quit;
-
-	if (srv->sb != NULL &&
-	    __atomic_add_fetch(&srv->sb->streams, 1, __ATOMIC_ACQ_REL) >
-	    cfg->max_streams) {
-		__atomic_sub_fetch(&srv->sb->streams, 1, __ATOMIC_ACQ_REL);
-		__atomic_fetch_add(&srv->sb->streams_refused, 1, __ATOMIC_RELAXED);
-		(void)response_header(r, "Retry-After", "%d", RETRY_AFTER_S);
-		return err_set(e, ERR_NO_SLOT,
-		    "all %u stream slots are taken; try again later",
-		    cfg->max_streams);
-	}
-	/* The master gives the slot back when this process ends. */
-	if (srv->streamed != NULL)
-		*srv->streamed = true;
-	alarm(0);
-	if (srv->slot != NULL) {
-		srv->slot->stream = 1;
-		sb_set_state(srv->slot, SB_STREAMING);
-		kill(getppid(), SIGUSR2);
-	}
-	if (req->conn_fd > 0) {
-		/* Live viewers skip frames while the web server has not read
-		 * the last one (live_view()); a buffer of a whole frame or more
-		 * lets each frame go in one system call. */
-		if (sndbuf > 0)
-			(void)setsockopt(req->conn_fd, SOL_SOCKET, SO_SNDBUF,
-			    &sndbuf, sizeof(sndbuf));
-		(void)setsockopt(req->conn_fd, SOL_SOCKET, SO_SNDTIMEO, &tv,
-		    sizeof(tv));
-	}
-	/* SIGQUIT (graceful stop, reload) now ends the stream at its next
-	 * frame instead of waiting for the request to end. */
-	sigemptyset(&quit);
-	sigaddset(&quit, SIGQUIT);
-	sigprocmask(SIG_UNBLOCK, &quit, NULL);
-	(void)response_header(r, "Cache-Control", "no-store");
-	(void)response_header(r, "X-Accel-Buffering", "no");
-	return 0;
-}
-
-int
-stream_file(const struct server *srv, const struct request *req, int fd,
-    off_t size, enum media_type type, const struct params *p,
-    struct response *r, struct err *e)
-{
-	struct vstream_job job = {
-		.params = p, .fd = fd, .size = size, .type = type,
-		.limits = router_vid_limits(srv->cfg),
-		.stop = srv->stop,
-	};
-	int rc;
-
-	if (p->format == OUT_MJPEG)
-		(void)response_header(r, "Content-Type",
-		    "multipart/x-mixed-replace; boundary=" STREAM_BOUNDARY);
-	else
-		(void)response_header(r, "Content-Type", "%s",
-		    vstream_mime(p->format));
-	if (r->head)
-		return 0;
-	if ((rc = stream_begin(srv, req, r, e)) < 0)
-		return rc;
-	if (p->format == OUT_MJPEG)
-		rc = vstream_mjpeg(&job, STREAM_BOUNDARY, &r->body, e);
-	else
-		rc = vstream_transcode(&job, &r->body, e);
-	/* A viewer leaving is how most streams end, not an error. */
-	if (rc < 0 && r->gone) {
-		err_init(e);
-		r->aborted = true;
-		rc = 0;
-	}
-	return rc;
-}
-
-/* Whether the web server hung up the connection (its client left). */
-static bool
-client_gone(int fd)
-{
-	struct pollfd p = { .fd = fd, .events = POLLRDHUP };
-
-	if (fd <= 0)
-		return false;
-	return poll(&p, 1, 0) > 0 &&
-	    (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
-}
-
-/* Bytes written to the web server's connection that it has not read. */
-static int
-unread_bytes(int fd)
-{
-	int n = 0;
-
-	if (fd <= 0 || ioctl(fd, SIOCOUTQ, &n) < 0)
-		return 0;
-	return n;
-}
 
 /*
  * Room before and after a frame in a viewer's buffer, so that the part's
@@ -160,7 +45,7 @@ send_part(struct response *r, unsigned char *buf, size_t len)
 }
 
 static int
-live_snapshot(const struct server *srv, struct live_ring *ring,
+view_snapshot(const struct server *srv, struct live_ring *ring,
     struct response *r, struct err *e)
 {
 	unsigned char *buf = malloc(ring->max_frame);
@@ -196,7 +81,7 @@ out:
  * resumes.
  */
 static int
-live_view(const struct server *srv, const struct request *req,
+view_stream(const struct server *srv, const struct request *req,
     unsigned index, struct live_ring *ring, struct response *r,
     struct err *e)
 {
@@ -210,7 +95,7 @@ live_view(const struct server *srv, const struct request *req,
 	    "multipart/x-mixed-replace; boundary=" STREAM_BOUNDARY);
 	if (r->head)
 		return 1;
-	if ((rc = stream_begin(srv, req, r, e)) < 0)
+	if ((rc = slots_take(srv, req, r, e)) < 0)
 		return rc;
 	if ((buf = malloc(PART_HEAD_MAX + cap + sizeof(PART_TAIL))) == NULL)
 		return err_set(e, ERR_INTERNAL, "out of memory");
@@ -226,28 +111,28 @@ live_view(const struct server *srv, const struct request *req,
 		rc = err_set(e, ERR_GONE, "client went away");
 		goto out;
 	}
-	last_sent = sb_now_ms();
+	last_sent = clock_ms();
 	for (;;) {
 		ssize_t n = live_wait(ring, seq, 1000, buf + PART_HEAD_MAX, cap,
 		    &seq, srv->stop);
 
 		if (n < 0)
 			break;
-		if (n > 0 && unread_bytes(req->conn_fd) == 0) {
+		if (n > 0 && conn_unread(req->conn_fd) == 0) {
 			if (send_part(r, buf, (size_t)n) < 0) {
 				/* The viewer left (or stalled past
 				 * stream_timeout inside the write). */
 				rc = 1;
 				goto out;
 			}
-			last_sent = sb_now_ms();
+			last_sent = clock_ms();
 			continue;
 		}
 		/* Nothing sent (no frame for a second while the source
 		 * reconnects, or the last frame still unread): look whether
 		 * the viewer left or has taken nothing for too long. */
-		if (client_gone(req->conn_fd) ||
-		    sb_now_ms() - last_sent > (int64_t)srv->cfg->stream_timeout * 1000) {
+		if (conn_is_gone(req->conn_fd) ||
+		    clock_ms() - last_sent > (int64_t)srv->cfg->stream_timeout * 1000) {
 			rc = 1;
 			goto out;
 		}
@@ -267,7 +152,7 @@ out:
 }
 
 int
-stream_live(const struct server *srv, const struct request *req,
+view_live(const struct server *srv, const struct request *req,
     struct response *r, struct err *e)
 {
 	const struct config *cfg = srv->cfg;
@@ -294,7 +179,7 @@ stream_live(const struct server *srv, const struct request *req,
 	    (unsigned)index >= srv->live->n)
 		return err_set(e, ERR_NOT_FOUND, "no such live source");
 	if (p->snapshot)
-		return live_snapshot(srv, &srv->live->rings[index], r, e);
-	return live_view(srv, req, (unsigned)index, &srv->live->rings[index],
+		return view_snapshot(srv, &srv->live->rings[index], r, e);
+	return view_stream(srv, req, (unsigned)index, &srv->live->rings[index],
 	    r, e);
 }

@@ -36,8 +36,9 @@ the documented way to keep a slow stream viewer live (README, "Live
 sources" and "Streams"), for a stack that serves streams; by default the
 listener keeps the kernel's socket buffers and nginx its default buffer.
 
-Only the Python standard library is used, so scripts (serve.py, bench) can
-import this from /usr/bin/python3 without anything else.
+Only the Python standard library is used (and support.procs, which uses
+only it), so scripts (serve.py, bench) can import this from
+/usr/bin/python3 without anything else.
 """
 
 import http.client
@@ -49,6 +50,8 @@ import socket
 import subprocess
 import tempfile
 import time
+
+from support import procs
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -83,56 +86,6 @@ def port_is_free(port, host=HOST):
         return True
 
 
-def children(pid):
-    """PIDs whose parent is pid (from /proc)."""
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d, "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        # "pid (comm) state ppid ...": comm may hold spaces and parens
-        fields = stat[stat.rfind(b")") + 2:].split()
-        if len(fields) > 1 and int(fields[1]) == pid:
-            out.append(int(d))
-    return out
-
-
-def proc_status(pid, key):
-    """A kB value (VmRSS, VmHWM, ...) from /proc/PID/status, or None."""
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _group_alive(pgid):
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _tail(path, limit=4000):
     try:
         with open(path, "rb") as f:
@@ -162,6 +115,24 @@ class Response:
     def __repr__(self):
         return "<Response %d %s, %s, %d bytes: %r>" % (
             self.status, self.reason, self.content_type, len(self.body), self.body[:160])
+
+
+def http_request(host, port, method, path, headers=None, body=None, timeout=30):
+    """Sends path exactly as given (no normalisation, no quoting) on a
+    fresh connection and returns a Response. HEAD reads no body."""
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        conn.putrequest(method, path, skip_accept_encoding=True)
+        for k, v in (headers or {}).items():
+            conn.putheader(k, v)
+        if body is not None:
+            conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders(body)
+        r = conn.getresponse()
+        data = r.read()
+        return Response(r.status, r.reason, r.headers, data)
+    finally:
+        conn.close()
 
 
 class Stack:
@@ -342,7 +313,7 @@ class Stack:
             return self.procs["mediafcgi"].pid
         if self.front in self.procs:
             want = os.path.realpath(self.binary)
-            for c in children(self.procs[self.front].pid):
+            for c in procs.children(self.procs[self.front].pid):
                 try:
                     if os.path.realpath(os.readlink("/proc/%d/exe" % c)) == want:
                         return c
@@ -352,25 +323,12 @@ class Stack:
 
     def worker_pids(self):
         pid = self.mediafcgi_pid()
-        return children(pid) if pid else []
+        return procs.children(pid) if pid else []
 
     # ------------------------------------------------------------ requests
     def request(self, method, path, headers=None, body=None, timeout=30):
-        """Sends path exactly as given (no normalisation, no quoting) on a
-        fresh connection and returns a Response. HEAD reads no body."""
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
-        try:
-            conn.putrequest(method, path, skip_accept_encoding=True)
-            for k, v in (headers or {}).items():
-                conn.putheader(k, v)
-            if body is not None:
-                conn.putheader("Content-Length", str(len(body)))
-            conn.endheaders(body)
-            r = conn.getresponse()
-            data = r.read()
-            return Response(r.status, r.reason, r.headers, data)
-        finally:
-            conn.close()
+        """http_request() to this stack's front end."""
+        return http_request(self.host, self.port, method, path, headers, body, timeout)
 
     def get(self, path, headers=None):
         return self.request("GET", path, headers=headers)
@@ -410,10 +368,10 @@ class Stack:
         # take down) is killed; the caller can report it.
         left = []
         end = time.monotonic() + 3.0
-        while _group_alive(pgid) and time.monotonic() < end:
+        while procs.group_alive(pgid) and time.monotonic() < end:
             time.sleep(0.05)
-        if _group_alive(pgid):
-            left = [int(d) for d in os.listdir("/proc") if d.isdigit() and _pgid(int(d)) == pgid]
+        if procs.group_alive(pgid):
+            left = procs.group(pgid, zombies=True)
             try:
                 os.killpg(pgid, signal.SIGKILL)
             except ProcessLookupError:
@@ -523,7 +481,7 @@ class Stack:
         else:
             static = ""
             loc = "/"
-        return """# generated by tests/integration/webservers.py
+        return """# generated by tests/support/webservers.py
 %(user)smaster_process on;
 worker_processes %(nworkers)d;
 pid %(d)s/nginx.pid;
@@ -612,7 +570,7 @@ http {
                 self.sock, " ".join(self._mediafcgi_argv()))
         else:
             backend = '"socket" => "%s",' % self.sock
-        return """# generated by tests/integration/webservers.py
+        return """# generated by tests/support/webservers.py
 server.modules = ("mod_access", "mod_accesslog", "mod_fastcgi")
 server.document-root = "%(docroot)s"
 server.bind = "%(host)s"
@@ -652,9 +610,3 @@ fastcgi.server = (
     )),""" % (path, self.sock)
         return out
 
-
-def _pgid(pid):
-    try:
-        return os.getpgid(pid)
-    except OSError:
-        return None

@@ -1,0 +1,16 @@
+/*
+ * child - the signal set-up every child of the master (a worker, a live
+ * reader) starts with: the parent's death sends SIGTERM, and the
+ * dispositions it inherited are reset to what the child wants.
+ */
+#ifndef MF_CHILD_H
+#define MF_CHILD_H
+
+/*
+ * In a child just forked: PR_SET_PDEATHSIG SIGTERM, each signal in dfl[]
+ * back to its default action, each in ign[] ignored (both lists end
+ * with 0). Handlers and the mask are the caller's.
+ */
+void child_signals(const int dfl[], const int ign[]);
+
+#endif
