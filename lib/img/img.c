@@ -4,11 +4,12 @@
  * Order of operations, on the image as the viewer sees it: EXIF orientation,
  * conversion to sRGB, crop, rotate, flip, then the fit mode (scale, cut or
  * pad), filters, alpha flattened for formats without it, metadata stripped,
- * encoded into the sink. Limits and geometry come from the headers (a ping)
- * before any pixel is decoded; JPEG sources are then decoded at 1/2, 1/4 or
- * 1/8 scale when the output is small enough (libjpeg DCT scaling, asked for
- * through ImageInfo.size). An animated GIF read for GIF or WebP output is
- * coalesced and every frame goes through the same steps.
+ * encoded into the sink. Limits and geometry come from the headers (a
+ * ping, img_src.c) before any pixel is decoded; JPEG sources are then
+ * decoded at 1/2, 1/4 or 1/8 scale when the output is small enough
+ * (libjpeg DCT scaling, asked for through ImageInfo.size). An animated GIF
+ * read for GIF or WebP output is coalesced and every frame goes through
+ * the same steps.
  */
 #include "img/img.h"
 

@@ -5,9 +5,10 @@
  * Ownership: the caller owns the job, the fd (not closed here) and the sink.
  *
  * The encoder's half (struct img_enc, img_enc_from_params(),
- * img_output_type(), img_encoder_limits()) is implemented in img_enc.c;
- * the rest in img.c and img_info.c. The img_*.h headers beside this one
- * are private to lib/img/ and may name GraphicsMagick types.
+ * img_output_type(), img_encoder_limits()) is implemented in img_enc.c,
+ * the process setup in img_init.c, ?info in img_info.c, the rest in
+ * img.c. The img_*.h headers beside this one are private to lib/img/ and
+ * may name GraphicsMagick types; none of them is included by this one.
  */
 #ifndef MF_IMG_H
 #define MF_IMG_H

@@ -1,6 +1,6 @@
 /*
- * img_src - the source checks and mapping shared by img.c and img_info.c
- * (see img_src.h).
+ * img_src - the source of a job: checks, mapping, and the read that
+ * decodes no pixel before the headers passed the limits (see img_src.h).
  */
 #include "img/img_src.h"
 
@@ -183,17 +183,11 @@ frames_pixels(const Image *list, unsigned long from, unsigned long to,
 	return sum;
 }
 
-/*
- * Reads the source into *out: one image, or every frame (coalesced) when
- * an animation is to be kept, or the one frame= names. The ping and the
- * read each stop after max_frames + 1 frames, and each read decodes only
- * the frames it needs (frame=N: GIF frames 0..N, which N is drawn over;
- * another source's page N alone), so the limits hold on what is decoded.
- */
+/* See img_src.h. */
 int
 img_src_read(const struct img_job *job, const struct img_enc *enc,
-    const void *data, Image **out,
-    struct img_src_geom *src, ExceptionInfo *ex, struct err *e)
+    const void *data, Image **out, struct img_src_geom *src,
+    ExceptionInfo *ex, struct err *e)
 {
 	const struct params *p = job->params;
 	enum media_type t = enc->type;

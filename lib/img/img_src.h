@@ -12,6 +12,7 @@
 
 #include "img/img.h"
 #include "img/img_gm.h"
+#include "req/geom.h"
 
 /*
  * The checks every image job starts with (size limit, empty file, a coder
@@ -32,5 +33,25 @@ int img_src_frames_over(const struct img_job *job, struct err *e);
 
 /* EXIF orientation 1..8 of a read or pinged image (1 when absent). */
 int img_src_orientation(const Image *im);
+
+/* What img_src_read() learnt, for the steps after it. */
+struct img_src_geom {
+	unsigned dw, dh;	/* size as shown, before crop/rotate */
+	struct geom_plan plan;	/* for enc->type's encoder limits */
+};
+
+/*
+ * Reads the mapped source data (job->size bytes) into *out: one image, or
+ * every frame (coalesced) when an animation is to be kept (GIF to GIF or
+ * WebP), or the one frame= names. The ping and the read each stop after
+ * max_frames + 1 frames, and each read decodes only the frames it needs
+ * (frame=N: GIF frames 0..N, which N is drawn over; another source's page
+ * N alone), so the limits hold on what is decoded. A JPEG is decoded at
+ * the smallest 1/N scale the plan allows. Fails 400 (crop outside, frame
+ * past the end), 413 (limits), 422 (does not decode).
+ */
+int img_src_read(const struct img_job *job, const struct img_enc *enc,
+    const void *data, Image **out, struct img_src_geom *g, ExceptionInfo *ex,
+    struct err *e);
 
 #endif

@@ -40,26 +40,27 @@ static char dir[64];
 static char clip[PATH_MAX], clip_ts[PATH_MAX];
 static bool have_ffmpeg;
 
+/*
+ * The clip into path: a keyframe every gop frames, as MP4 or MPEG-TS.
+ * Flat frames change whole: no scene cut may add keyframes, and B-frames
+ * are forced (x264 would choose none; lossless has none).
+ */
+static int
+make_clip(char *path, char *gop, bool ts)
+{
+	char *argv[] = { FFMPEG, "-nostdin", "-y", "-loglevel", "error",
+		"-f", "lavfi", "-i", "color=c=black:s=64x48:r=10:d=3",
+		"-vf", "geq=lum=16+7*N:cb=128:cr=128", "-c:v", "libx264",
+		"-preset", "veryfast", "-bf", "2", "-g", gop, "-keyint_min", gop,
+		"-sc_threshold", "0", "-x264-params", "b-adapt=0", "-qp", "10",
+		"-pix_fmt", "yuv420p", "-f", ts ? "mpegts" : "mp4", path, NULL };
+
+	return sup_run(argv);
+}
+
 static int
 group_setup(void **state)
 {
-	/* Flat frames change whole: no scene cut may add keyframes, and
-	 * B-frames are forced (x264 would choose none; lossless has none). */
-	char *mk_clip[] = { FFMPEG, "-nostdin", "-y", "-loglevel", "error",
-		"-f", "lavfi", "-i", "color=c=black:s=64x48:r=10:d=3",
-		"-vf", "geq=lum=16+7*N:cb=128:cr=128", "-c:v", "libx264",
-		"-preset", "veryfast", "-bf", "2", "-g", "10",
-		"-keyint_min", "10", "-sc_threshold", "0",
-		"-x264-params", "b-adapt=0", "-qp", "10",
-		"-pix_fmt", "yuv420p", clip, NULL };
-	char *mk_ts[] = { FFMPEG, "-nostdin", "-y", "-loglevel", "error",
-		"-f", "lavfi", "-i", "color=c=black:s=64x48:r=10:d=3",
-		"-vf", "geq=lum=16+7*N:cb=128:cr=128", "-c:v", "libx264",
-		"-preset", "veryfast", "-bf", "2", "-g", "100",
-		"-sc_threshold", "0", "-x264-params", "b-adapt=0",
-		"-qp", "10", "-pix_fmt", "yuv420p",
-		"-f", "mpegts", clip_ts, NULL };
-
 	(void)state;
 	vid_init();
 	if (img_init() < 0)
@@ -72,7 +73,9 @@ group_setup(void **state)
 		return -1;
 	snprintf(clip, sizeof(clip), "%s/clip.mp4", dir);
 	snprintf(clip_ts, sizeof(clip_ts), "%s/clip.ts", dir);
-	if (sup_run(mk_clip) < 0 || sup_run(mk_ts) < 0)
+	/* MP4: keyframes at 0, 1 and 2 s. MPEG-TS: only the first. */
+	if (make_clip(clip, "10", false) < 0 ||
+	    make_clip(clip_ts, "100", true) < 0)
 		return -1;
 	return 0;
 }
