@@ -256,13 +256,3 @@ out:
 	DestroyExceptionInfo(&ex);
 	return rc;
 }
-
-int
-img_encode_rgb(const struct rgb *f, const struct img_job *job,
-    struct sink *out, struct err *e)
-{
-	struct img_enc enc;
-
-	img_enc_from_params(job->params, job->type, &job->limits, &enc);
-	return img_encode_rgb_opts(f, &enc, out, e);
-}

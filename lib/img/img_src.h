@@ -10,7 +10,8 @@
 
 #include <stdbool.h>
 
-#include "img/img.h"
+#include "img/enc.h"
+#include "img/job.h"
 #include "img/img_gm.h"
 #include "req/geom.h"
 

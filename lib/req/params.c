@@ -726,12 +726,6 @@ params_geom_box(const struct params *p, struct geom_box *box)
 	box->enlarge = p->enlarge;
 }
 
-void
-geom_box_from_params(const struct params *p, struct geom_box *box)
-{
-	params_geom_box(p, box);
-}
-
 /* Where params_canonical() writes: full once anything did not fit. */
 struct canon {
 	char *buf;

@@ -131,9 +131,6 @@ void params_box(const struct params *p, unsigned *w, unsigned *h);
  */
 void params_geom_box(const struct params *p, struct geom_box *box);
 
-/* compatibility: callers move to params_geom_box(); removed after issue 12. */
-void geom_box_from_params(const struct params *p, struct geom_box *box);
-
 /*
  * Writes the canonical form of p (given parameters in a fixed order, values
  * normalised: "size=300x200&fit=cover") into buf, NUL-terminated. The same

@@ -32,10 +32,7 @@
  * A stream's job is a video job (vid.h): params (format, size, fit, ...,
  * q, fps, start, loop), the fd, size, type and limits, and stop (non-zero:
  * end cleanly at the next frame; may be NULL); sprite_url is not read.
- * compatibility: struct vstream_job names it until callers say struct
- * vid_job; removed after issue 12.
  */
-#define vstream_job vid_job
 
 /*
  * The Content-Type of a stream format: "multipart/x-mixed-replace" for

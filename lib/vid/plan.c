@@ -49,7 +49,7 @@ vid_plan(const struct vctx *v, const struct params *p,
 		dw = dh;
 		dh = t;
 	}
-	geom_box_from_params(p, &box);
+	params_geom_box(p, &box);
 	return geom_plan_limited(dw, dh, &box, lim, plan, e);
 }
 

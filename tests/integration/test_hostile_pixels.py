@@ -41,7 +41,7 @@ CONF = {"server": {"request_timeout": 20}}
 GOOD = [(MOUNT + "/img.jpg?size=120x80&fit=cover", (120, 80)),
         (MOUNT + "/clip.mp4?t=1&size=120x80&fit=cover", (120, 80))]
 W, H = 320, 240
-SAR_MAX = 16                      # lib/vid_int.h VID_MAX_SAR
+SAR_MAX = 16                      # lib/vid/core.h VID_MAX_SAR
 
 
 def _ffmpeg(out, *args):

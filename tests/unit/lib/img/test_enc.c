@@ -217,36 +217,6 @@ test_not_an_image_format_is_refused(void **state)
 	rgb_free(&f);
 }
 
-/* The compatibility wrapper answers what the options answer. */
-static void
-test_job_wrapper_is_the_same_encoder(void **state)
-{
-	struct rgb f;
-	struct params p;
-	struct img_enc enc;
-	struct img_job job;
-	struct membuf a, b;
-	struct sink s;
-	struct err e;
-
-	(void)state;
-	frame_new(&f, 40, 30);
-	params_init(&p);
-	err_init(&e);
-	assert_int_equal(params_parse("q=60&sharpen=1", &p, &e), 0);
-	job = (struct img_job){ .params = &p, .type = MT_JPEG, .limits = lim };
-	membuf_init(&a);
-	sink_init_membuf(&s, &a);
-	assert_int_equal(img_encode_rgb(&f, &job, &s, &e), 0);
-	enc_of("q=60&sharpen=1", MT_JPEG, &enc);
-	assert_int_equal(encode(&f, &enc, &b, &e), 0);
-	assert_int_equal(a.len, b.len);
-	assert_memory_equal(a.data, b.data, a.len);
-	membuf_cleanup(&a);
-	membuf_cleanup(&b);
-	rgb_free(&f);
-}
-
 int
 main(void)
 {
@@ -258,7 +228,6 @@ main(void)
 		cmocka_unit_test(test_frame_is_encoded_as_the_options_say),
 		cmocka_unit_test(test_jpeg_quality_reaches_the_encoder),
 		cmocka_unit_test(test_not_an_image_format_is_refused),
-		cmocka_unit_test(test_job_wrapper_is_the_same_encoder),
 	};
 
 	/* Once for the process, as a worker does after fork. */
