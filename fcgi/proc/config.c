@@ -44,6 +44,8 @@ config_init(struct config *c)
 	c->probe_size = 5000000;
 	c->analyze_duration = 5;
 	c->max_decode_frames = 1200;
+	/* ~20 s of one core decoding 1080p H.264 (300 frames/s) */
+	c->max_decode_pixels = 12000000000ull;
 	c->live_path = strdup("/live");
 	c->stream_timeout = 30;
 	c->stream_sndbuf = 0;	/* the kernel's: live viewers skip unread frames */
@@ -164,6 +166,7 @@ static const struct num_key {
 	NUM(probe_size, true, 32, 1ull << 32),
 	NUM(analyze_duration, false, 1, 3600),
 	NUM(max_decode_frames, false, 1, 1000000),
+	NUM(max_decode_pixels, true, 1, 1ull << 50),
 #undef NUM
 };
 
@@ -532,6 +535,7 @@ config_limits(struct config *c)
 		.probe_size = (int64_t)c->probe_size,
 		.analyze_duration = (int64_t)c->analyze_duration * 1000000,
 		.max_decode_frames = c->max_decode_frames,
+		.max_decode_pixels = c->max_decode_pixels,
 		.img = {
 			.max_output_pixels = c->max_output_pixels,
 			.default_quality = c->quality,

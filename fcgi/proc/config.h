@@ -64,6 +64,7 @@ struct config {
 	unsigned long long probe_size;	/* bytes libav may read to probe */
 	unsigned analyze_duration;	/* seconds of stream libav may analyse */
 	unsigned max_decode_frames;	/* frames from a keyframe to a still */
+	unsigned long long max_decode_pixels;	/* of all frames an answer decodes */
 	struct media_limits limits;	/* the above for lib/: config_validate() */
 	/* streams */
 	char *live_path;	/* URL prefix of live sources, "/live" */

@@ -52,6 +52,10 @@ struct vctx {
 	int sws_flags;		/* of vid_render(); vid_open(): accurate */
 	double duration;	/* seconds; 0 when unknown */
 	unsigned rotation;	/* clockwise degrees from the display matrix */
+	/* Decode work: pixels of the frames decoded so far, and the most the
+	 * answer may decode (0: no bound; vid_run() sets it for stills and
+	 * sprites). vid_read_frame() charges and checks it. */
+	unsigned long long decoded_px, max_decoded_px;
 };
 
 /* The one place an AVERROR of a user's file becomes an err. */

@@ -95,6 +95,27 @@ read_packet(struct vid_reader *r, struct err *e)
 	return 0;
 }
 
+/*
+ * The frame just decoded, charged to the answer's decode work: a sprite of
+ * many tiles with seek=accurate, or a still deep in a long group of
+ * pictures of a large video, ends here with a 413 instead of running into
+ * request_timeout.
+ */
+static int
+charge(struct vctx *v, struct err *e)
+{
+	if (v->max_decoded_px == 0)
+		return 0;
+	v->decoded_px += (unsigned long long)v->frame->width *
+	    (unsigned)v->frame->height;
+	if (v->decoded_px <= v->max_decoded_px)
+		return 0;
+	av_frame_unref(v->frame);
+	return err_set(e, ERR_TOO_LARGE, "video: the answer needs more than "
+	    "%llu pixels of decoded frames (max_decode_pixels; seek=key or "
+	    "fewer sprite tiles decode less)", v->max_decoded_px);
+}
+
 int
 vid_read_frame(struct vid_reader *r, struct err *e)
 {
@@ -105,6 +126,8 @@ vid_read_frame(struct vid_reader *r, struct err *e)
 		if (v->dec != NULL) {
 			rc = avcodec_receive_frame(v->dec, v->frame);
 			if (rc == 0) {
+				if ((rc = charge(v, e)) < 0)
+					return rc;
 				if (v->frame->flags & AV_FRAME_FLAG_CORRUPT) {
 					av_frame_unref(v->frame);
 					continue;

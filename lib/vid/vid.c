@@ -36,6 +36,7 @@ vid_run(const struct vid_job *job, struct sink *out, struct err *e)
 
 	if ((rc = vid_open(&v, job, !p->info, p->info, e)) < 0)
 		goto out;
+	v.max_decoded_px = job->limits.max_decode_pixels;
 	if (p->info)
 		rc = vid_info(&v, job, out, e);
 	else if ((p->given & P_SPRITE) && p->format == OUT_VTT)

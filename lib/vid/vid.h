@@ -31,6 +31,10 @@ struct vid_limits {
 	int64_t probe_size;		/* bytes libav may read to probe */
 	int64_t analyze_duration;	/* microseconds of stream to analyse */
 	unsigned max_decode_frames;	/* per still, from the keyframe */
+	/* Pixels of all the frames one still, sprite or t=auto may decode
+	 * (every tile, every rung of the seek ladder); 0 = none. Streams
+	 * and live sources are paced, and bounded by time instead. */
+	unsigned long long max_decode_pixels;
 	struct img_limits img;		/* output pixels, default quality */
 };
 

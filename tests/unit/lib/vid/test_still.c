@@ -39,6 +39,8 @@
 static char dir[64];
 static char clip[PATH_MAX], clip_ts[PATH_MAX];
 static bool have_ffmpeg;
+/* limits.max_decode_pixels of answer(); 0: none */
+static unsigned long long budget;
 
 /*
  * The clip into path: a keyframe every gop frames, as MP4 or MPEG-TS.
@@ -125,6 +127,7 @@ answer(const char *path, const char *query, struct answer *a)
 	job.size = st.st_size;
 	job.type = sniff_type(head, (size_t)n);
 	job.limits.max_decode_frames = 1000;
+	job.limits.max_decode_pixels = budget;
 	job.limits.img.default_quality = 80;
 	job.sprite_url = "/v.mp4";
 	membuf_init(&a->out);
@@ -322,6 +325,34 @@ vtt_cues_point_into_the_sprite(void **state)
 	membuf_cleanup(&a.out);
 }
 
+/*
+ * Every frame an answer decodes counts against max_decode_pixels: eight
+ * 64x48 frames are enough for a keyframe sprite of 6 tiles (one keyframe
+ * each), not for the same sprite with seek=accurate (each tile decodes on
+ * from its keyframe), which is refused with a 413 naming the limit.
+ */
+static void
+decode_work_is_bounded(void **state)
+{
+	struct answer a;
+
+	(void)state;
+	NEED_FFMPEG();
+	budget = 8 * 64 * 48;
+	answer(clip, "sprite=3x2&size=32x32&format=png", &a);
+	assert_int_equal(a.rc, 0);
+	membuf_cleanup(&a.out);
+	answer(clip, "sprite=3x2&size=32x32&seek=accurate&format=png", &a);
+	assert_int_equal(a.rc, -ERR_TOO_LARGE);
+	assert_non_null(strstr(a.e.msg, "max_decode_pixels"));
+	assert_int_equal(a.out.len, 0);
+	membuf_cleanup(&a.out);
+	answer(clip, "t=2.7&format=png", &a);	/* 8 frames from frame 20 */
+	assert_int_equal(a.rc, 0);
+	membuf_cleanup(&a.out);
+	budget = 0;
+}
+
 int
 main(void)
 {
@@ -333,6 +364,7 @@ main(void)
 		cmocka_unit_test(still_is_sized_as_an_image),
 		cmocka_unit_test(sprite_tiles_are_evenly_spaced),
 		cmocka_unit_test(vtt_cues_point_into_the_sprite),
+		cmocka_unit_test(decode_work_is_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
