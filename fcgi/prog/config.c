@@ -56,6 +56,25 @@ program_set_free(struct program_set *s)
 }
 
 /* internal.h */
+int
+prog_room_for(const struct program *p, const char *kind, const char *name,
+    bool given, unsigned n, unsigned max, const char *what, char *why,
+    size_t len)
+{
+	if (given) {
+		snprintf(why, len, "program %s: %s.%s given twice", p->name, kind,
+		    name);
+		return -1;
+	}
+	if (n == max) {
+		snprintf(why, len, "program %s: more than %u %s", p->name, max,
+		    what);
+		return -1;
+	}
+	return 0;
+}
+
+/* internal.h */
 bool
 prog_is_name(const char *s, const char *extra)
 {
@@ -325,6 +344,7 @@ static int
 set_env(struct program *p, const char *name, const char *v, char *why,
     size_t len)
 {
+	bool given = false;
 	size_t n = strlen(name);
 	char **grown, *kv;
 
@@ -335,16 +355,11 @@ set_env(struct program *p, const char *name, const char *v, char *why,
 		    "letters, digits and _", p->name, name);
 		return -1;
 	}
-	for (unsigned i = 0; i < p->n_env; i++)
-		if (strncmp(p->env[i], name, n) == 0 && p->env[i][n] == '=') {
-			snprintf(why, len, "program %s: env.%s given twice", p->name, name);
-			return -1;
-		}
-	if (p->n_env == PROG_MAX_ENV) {
-		snprintf(why, len, "program %s: more than %d env lines", p->name,
-		    PROG_MAX_ENV);
+	for (unsigned i = 0; i < p->n_env && !given; i++)
+		given = strncmp(p->env[i], name, n) == 0 && p->env[i][n] == '=';
+	if (prog_room_for(p, "env", name, given, p->n_env, PROG_MAX_ENV,
+	    "env lines", why, len) < 0)
 		return -1;
-	}
 	if ((grown = realloc(p->env, (p->n_env + 2) * sizeof(*grown))) == NULL)
 		goto oom;
 	p->env = grown;

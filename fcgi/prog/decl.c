@@ -77,6 +77,7 @@ prog_param_declare(struct program *p, const char *name, const char *v, char *why
     size_t len)
 {
 	struct prog_param d = { 0 };
+	bool given = false;
 	char w[5][256], reason[200], head[1024], *def = NULL;
 	const char *cs = NULL;
 	size_t hl;
@@ -87,16 +88,11 @@ prog_param_declare(struct program *p, const char *name, const char *v, char *why
 		    "(and not 'file')", p->name, name);
 		return -1;
 	}
-	for (unsigned i = 0; i < p->n_params; i++)
-		if (strcmp(p->params[i].name, name) == 0) {
-			snprintf(why, len, "program %s: param.%s given twice", p->name, name);
-			return -1;
-		}
-	if (p->n_params == PROG_MAX_PARAMS) {
-		snprintf(why, len, "program %s: more than %d parameters", p->name,
-		    PROG_MAX_PARAMS);
+	for (unsigned i = 0; i < p->n_params && !given; i++)
+		given = strcmp(p->params[i].name, name) == 0;
+	if (prog_room_for(p, "param", name, given, p->n_params,
+	    PROG_MAX_PARAMS, "parameters", why, len) < 0)
 		return -1;
-	}
 	/* charset=CLASS ends a string's line: a SET may hold spaces. */
 	for (const char *f = strstr(v, "charset="); f != NULL;
 	    f = strstr(f + 1, "charset="))

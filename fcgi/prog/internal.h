@@ -29,6 +29,15 @@ void prog_accept_list(unsigned bits, char *buf, size_t len);
 bool prog_is_name(const char *s, const char *extra);
 
 /*
+ * Whether one more KIND.NAME line may be added to program p, which has n
+ * of at most max (what: "env lines", "parameters"); given: NAME is there
+ * already. 0, or -1 with the reason in why.
+ */
+int prog_room_for(const struct program *p, const char *kind,
+    const char *name, bool given, unsigned n, unsigned max, const char *what,
+    char *why, size_t len);
+
+/*
  * param.NAME = int MIN MAX [DEFAULT] | enum A|B|C [DEFAULT] |
  * string MAXLEN [DEFAULT] [charset=CLASS]: declares parameter name of p.
  * 0, or -1 with the reason in why.
