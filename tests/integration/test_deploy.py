@@ -886,7 +886,7 @@ def test_man_pages_document_every_key_and_flag():
             code += f.read()
     keys = set(re.findall(r'strcmp\(key, "([a-z_]+)"\)', code))
     keys |= set(re.findall(r'strncmp\(key, "([a-z_]+\.)", \d+\)', code))    # param.NAME
-    keys |= set(re.findall(r'\bNUM\(([a-z_]+),', code))     # [media]'s table of numbers
+    keys |= set(re.findall(r'(?m)^\s+NUM\(([a-z_]+),', code))  # [media]'s table of numbers
     sections = set(re.findall(r'strcmp\(section, "([a-z]+)"\)', code))
     sections |= set(re.findall(r'strncmp\(section, "([a-z]+) ", \d+\)', code))
     keys -= {"preset", "info"}          # the keys a preset may not hold
