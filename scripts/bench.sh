@@ -4,7 +4,16 @@
 # BENCH=image, BENCH=video, BENCH="video live"):
 #   image  thumbnails: peers/start.sh image, mediafcgi (2 workers) behind
 #          nginx serving peers/fixtures at / (so /<fixture>?size=300x200
-#          works), peers/bench-image.sh project=URL
+#          works), peers/bench-image.sh project=URL; then the format
+#          comparison (scripts/bench_formats.py): ?size=300x200&format=F&q=Q
+#          of ours against sharp's for F:Q in FORMATS (default "default
+#          jpeg:85 webp:80 avif:50"; "default" = no format=/q=, each
+#          server's default JPEG, the row bench-image.sh measures), req/s
+#          (wrk as bench-image.sh), bytes, SSIM to a gm Lanczos downscale,
+#          medians of FORMAT_RUNS=3 runs, ratios and the issue's targets,
+#          and the TurboJPEG floor (bin/tjfloor) unless FLOORS=0; a format
+#          our server does not answer with 200 is skipped with a note;
+#          FORMAT_RUNS=0 skips the comparison
 #   video  poster frames: peers/start.sh video, the same stack (it serves
 #          fixtures/video.mp4 at /video.mp4), peers/bench-video.sh
 #          project=URL (base URL: /video.mp4?t=T&size=320x180 is asked)
@@ -144,6 +153,17 @@ if want image || want video; then
 
     if want image; then
         "$PEERS/bench-image.sh" "project=$URL" | tee "$TMPD/image.txt"
+        if [ "${FORMAT_RUNS:-3}" != 0 ]; then
+            echo
+            SHARP_PORT="$(PEERS="$PEERS" bash -c '. "$PEERS/lib/common.sh"; peer_port sharp')"
+            floor=(--floor "$PEERS/bin/tjfloor")
+            [ "${FLOORS:-1}" = 0 ] && floor=()
+            "$PY" "$ROOT/scripts/bench_formats.py" --ours "$URL" \
+                --sharp "http://127.0.0.1:$SHARP_PORT" --fixtures "$PEERS/fixtures" \
+                --formats "${FORMATS:-default jpeg:85 webp:80 avif:50}" \
+                --runs "${FORMAT_RUNS:-3}" --duration "${DURATION:-10s}" \
+                --warmup "${WARMUP:-2s}" "${floor[@]}" | tee "$TMPD/formats.txt"
+        fi
     fi
     if want video; then
         echo
@@ -271,7 +291,7 @@ fi
 # ------------------------------------------------------------------ summary
 echo
 echo "================================================================== summary"
-for p in image video live; do
+for p in image formats video live; do
     [ -s "$TMPD/$p.txt" ] || continue
     echo
     echo "-- $p"

@@ -23,7 +23,7 @@ set -euo pipefail
 PKGS="gcc make pkg-config
   libgraphicsmagick1-dev libfcgi-dev libinih-dev libcmocka-dev libssl-dev
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
-  liblcms2-dev libwebp-dev zlib1g-dev
+  liblcms2-dev libwebp-dev zlib1g-dev libavif-dev libjxl-dev libpng-dev
   nginx lighttpd spawn-fcgi
   python3-pytest python3-pil python3-prometheus-client graphicsmagick
   wrk curl ffmpeg libheif-examples libavif-bin libjxl-tools

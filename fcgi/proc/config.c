@@ -17,6 +17,8 @@
 
 #include <ini.h>
 
+#include "proc/config_wm.h"
+#include "http/accept.h"
 #include "req/params.h"
 
 /* State of one ini_parse() run: the target and the first reason to refuse. */
@@ -38,6 +40,10 @@ config_init(struct config *c)
 	c->max_source_pixels = 100000000ull;	/* 100 MP */
 	c->max_output_pixels = 25000000ull;	/* 25 MP */
 	c->max_frames = 300;
+	/* blur/sharpen: ~3-5 s of one core */
+	c->max_filter_work = 1500000000ull;
+	c->avif_speed = 8;	/* measured: README "AVIF and JPEG XL" */
+	c->jxl_effort = 3;
 	c->max_memory = 512ull << 20;
 	c->max_duration = 6 * 3600;
 	c->max_video_side = 8192;
@@ -47,6 +53,8 @@ config_init(struct config *c)
 	/* ~20 s of one core decoding 1080p H.264 (300 frames/s) */
 	c->max_decode_pixels = 12000000000ull;
 	c->live_path = strdup("/live");
+	c->auto_formats[0] = OUT_WEBP;
+	c->n_auto_formats = 1;
 	c->stream_timeout = 30;
 	c->stream_sndbuf = 0;	/* the kernel's: live viewers skip unread frames */
 	c->mount = strdup("");
@@ -76,6 +84,9 @@ config_cleanup(struct config *c)
 		free(c->presets[i].query);
 	}
 	free(c->presets);
+	for (unsigned i = 0; i < c->n_watermarks; i++)
+		wm_cleanup(&c->watermarks[i]);
+	free(c->watermarks);
 	program_set_free(&c->programs);
 	for (unsigned i = 0; i < c->n_sources; i++) {
 		free(c->sources[i].name);
@@ -160,6 +171,9 @@ static const struct num_key {
 	NUM(max_source_pixels, true, 1, 1ull << 34),
 	NUM(max_output_pixels, true, 1, 1ull << 32),
 	NUM(max_frames, false, 1, 100000),
+	NUM(avif_speed, false, 0, 10),
+	NUM(max_filter_work, true, 1, 1ull << 50),
+	NUM(jxl_effort, false, 1, 9),
 	NUM(max_memory, true, 0, 1ull << 40),
 	NUM(max_duration, false, 1, 1000000),
 	NUM(max_video_side, false, 16, 65536),
@@ -379,6 +393,8 @@ config_set(struct config *c, const char *section, const char *key,
 		return set_source(c, section + 7, key, v, why, len);
 	if (strncmp(section, "preset ", 7) == 0)
 		return set_preset(c, section + 7, key, v, why, len);
+	if (strncmp(section, "watermark ", 10) == 0)
+		return config_watermark_key(c, section + 10, key, v, why, len);
 	if (strncmp(section, "program ", 8) == 0)
 		return program_set_key(&c->programs, section + 8, key, v, why,
 		    len);
@@ -442,6 +458,10 @@ config_set(struct config *c, const char *section, const char *key,
 			}
 			return set_str(&c->cache_control, v, why, len);
 		}
+		if (strcmp(key, "auto_formats") == 0)
+			return accept_formats_parse(v, c->auto_formats,
+			    sizeof(c->auto_formats) / sizeof(*c->auto_formats),
+			    &c->n_auto_formats, why, len);
 		for (size_t i = 0; i < sizeof(media_nums) / sizeof(*media_nums); i++)
 			if (strcmp(key, media_nums[i].key) == 0)
 				return set_num(c, &media_nums[i], v, why, len);
@@ -526,6 +546,11 @@ config_limits(struct config *c)
 		.max_output_pixels = c->max_output_pixels,
 		.default_quality = c->quality,
 		.max_frames = c->max_frames,
+		.avif_speed = c->avif_speed,
+		.jxl_effort = c->jxl_effort,
+		.max_filter_work = c->max_filter_work,
+		.watermarks = c->watermarks,
+		.n_watermarks = c->n_watermarks,
 	};
 	l->vid = (struct vid_limits){
 		.max_file_size = c->max_file_size,
@@ -536,11 +561,13 @@ config_limits(struct config *c)
 		.analyze_duration = (int64_t)c->analyze_duration * 1000000,
 		.max_decode_frames = c->max_decode_frames,
 		.max_decode_pixels = c->max_decode_pixels,
-		.img = {
-			.max_output_pixels = c->max_output_pixels,
-			.default_quality = c->quality,
-		},
 	};
+	/* A frame is encoded as an image is, from a decoded source: the
+	 * limits of reading an image file do not apply. */
+	l->vid.img = l->img;
+	l->vid.img.max_file_size = 0;
+	l->vid.img.max_source_pixels = 0;
+	l->vid.img.max_frames = 0;
 	/* Output, padding and animation canvases stay under these too. */
 	l->gm_max_pixels = c->max_source_pixels > c->max_output_pixels * 4 ?
 	    c->max_source_pixels : c->max_output_pixels * 4;
@@ -601,6 +628,8 @@ config_validate(struct config *c, char *errbuf, size_t len)
 			return -1;
 		}
 	}
+	if (config_watermarks_validate(c, errbuf, len) < 0)
+		return -1;
 	for (unsigned i = 0; i < c->n_sources; i++)
 		if (c->sources[i].input == NULL) {
 			snprintf(errbuf, len, "%s: [source %s] needs input = URL or path",

@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "img/img.h"
+#include "img/watermark.h"
 #include "prog/program_set.h"
 #include "vid/vid.h"
 
@@ -52,11 +53,19 @@ struct config {
 	char *root;		/* required */
 	char *mount;		/* "" = none; else starts with '/', no trailing '/' */
 	char *cache_control;	/* NULL = no header */
+	/* format=auto: what it may pick, in order of preference (the first
+	 * the Accept header admits); default WebP alone (what AVIF costs
+	 * depends on avif_speed: the operator opts in). http/accept.h. */
+	enum out_format auto_formats[4];
+	unsigned n_auto_formats;
 	unsigned quality;	/* default encoder quality, 1..100 */
 	unsigned long long max_file_size;	/* bytes */
 	unsigned long long max_source_pixels;	/* width x height of the source */
 	unsigned long long max_output_pixels;	/* width x height of the output */
 	unsigned max_frames;	/* frames of an animated source */
+	unsigned avif_speed;	/* libavif speed 0..10 (format=avif) */
+	unsigned long long max_filter_work;	/* blur/sharpen multiply-adds */
+	unsigned jxl_effort;	/* libjxl effort 1..9 (format=jxl) */
 	unsigned long long max_memory;	/* bytes of pixels an image may take */
 	/* video */
 	unsigned max_duration;	/* seconds */
@@ -93,6 +102,10 @@ struct config {
 		char *name, *query;
 	} *presets;
 	unsigned n_presets;
+	/* [watermark NAME]: decoded when read (wm_load()), before any fork;
+	 * the workers share the pixels copy-on-write. limits.img points in. */
+	struct wm *watermarks;
+	unsigned n_watermarks;
 	/* [program NAME]: external programs (prog/program_set.h) */
 	struct program_set programs;
 	/* where it came from, for messages */

@@ -9,8 +9,10 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "http/accept.h"
 #include "http/cache.h"
 #include "route/gate.h"
+#include "img/blurhash.h"
 #include "img/img.h"
 #include "proc/config.h"
 #include "req/params.h"
@@ -28,8 +30,9 @@
  * the client's copy is current (the caller answers 304 without decoding).
  */
 static bool
-route_validators(const struct request *req, const struct stat *st,
-    const struct params *p, enum media_type out, struct response *r)
+route_validators(const struct config *cfg, const struct request *req,
+    const struct stat *st, const struct params *p, enum media_type out,
+    struct response *r)
 {
 	char variant[1024], etag[CACHE_ETAG_LEN], date[64];
 	struct params v = *p;
@@ -42,6 +45,16 @@ route_validators(const struct request *req, const struct stat *st,
 		n = 0;
 	/* The output type too: format=auto will make it depend on Accept. */
 	snprintf(variant + n, sizeof(variant) - (size_t)n, "#%d", (int)out);
+	/* A new logo or setting under the same name (a reload) is a new
+	 * answer: the watermark's own hash is part of the variant. */
+	if (p->given & P_WM) {
+		const struct wm *wm = wm_find(cfg->watermarks,
+		    cfg->n_watermarks, p->wm);
+
+		n = (int)strlen(variant);
+		snprintf(variant + n, sizeof(variant) - (size_t)n, "#wm%08x",
+		    wm ? (unsigned)wm->id : 0u);
+	}
 	cache_etag(st, variant, etag, sizeof(etag));
 	cache_http_date(st->st_mtim.tv_sec, date, sizeof(date));
 	(void)response_header(r, "ETag", "%s", etag);
@@ -55,8 +68,11 @@ route_image(const struct config *cfg, const struct request *req, int fd,
     const struct stat *st, enum media_type type, const struct params *p,
     struct response *r, struct err *e)
 {
+	/* format=blurhash: the pipeline runs on a small box (blurhash.h). */
+	struct params small;
 	struct img_job job = {
-		.params = p, .fd = fd, .size = st->st_size, .type = type,
+		.params = blurhash_job_params(p, &small), .fd = fd,
+		.size = st->st_size, .type = type,
 		.limits = cfg->limits.img,
 	};
 
@@ -64,12 +80,13 @@ route_image(const struct config *cfg, const struct request *req, int fd,
 
 	if (cfg->cache_control != NULL)
 		(void)response_header(r, "Cache-Control", "%s", cfg->cache_control);
-	if (route_validators(req, st, p, out, r)) {
+	if (route_validators(cfg, req, st, p, out, r)) {
 		response_status(r, 304);
 		return 0;
 	}
 	(void)response_header(r, "Content-Type", "%s",
-	    p->info ? "application/json" : sniff_mime(out));
+	    p->info ? "application/json" : p->format == OUT_BLURHASH ?
+	    "text/plain; charset=utf-8" : sniff_mime(out));
 	(void)response_header(r, "X-Content-Type-Options", "nosniff");
 	if (p->info)
 		return img_info(&job, &r->body, e);
@@ -151,8 +168,10 @@ route_video(const struct server *srv, const struct request *req, int fd,
 {
 	const struct config *cfg = srv->cfg;
 	char url[PATH_MAX_URI + PARAMS_MAX_QUERY];
+	struct params small;	/* format=blurhash: a still on a small box */
 	struct vid_job job = {
-		.params = p, .fd = fd, .size = st->st_size, .type = type,
+		.params = blurhash_job_params(p, &small), .fd = fd,
+		.size = st->st_size, .type = type,
 		.limits = cfg->limits.vid,
 		.sprite_url = url,
 	};
@@ -162,7 +181,7 @@ route_video(const struct server *srv, const struct request *req, int fd,
 	sprite_url(cfg, req, p, url, sizeof(url));
 	if (cfg->cache_control != NULL)
 		(void)response_header(r, "Cache-Control", "%s", cfg->cache_control);
-	if (route_validators(req, st, p, MT_COUNT + (int)p->format, r)) {
+	if (route_validators(cfg, req, st, p, MT_COUNT + (int)p->format, r)) {
 		response_status(r, 304);
 		return 0;
 	}
@@ -172,48 +191,20 @@ route_video(const struct server *srv, const struct request *req, int fd,
 }
 
 /*
- * Whether an Accept header admits WebP: "image/webp" or the image
- * wildcard listed, without q=0.
- */
-static bool
-accepts_webp(const char *accept)
-{
-	const char *p = accept;
-
-	while (p != NULL && *p) {
-		const char *semi;
-		size_t n, tl;
-
-		p += strspn(p, " \t");
-		n = strcspn(p, ",");
-		semi = memchr(p, ';', n);
-		tl = semi ? (size_t)(semi - p) : n;
-		while (tl > 0 && (p[tl - 1] == ' ' || p[tl - 1] == '\t'))
-			tl--;
-		if ((tl == 10 && strncasecmp(p, "image/webp", 10) == 0) ||
-		    (tl == 7 && strncasecmp(p, "image/*", 7) == 0)) {
-			const char *q = semi ? strstr(semi, "q=") : NULL;
-
-			if (q == NULL || q >= p + n || strtod(q + 2, NULL) > 0)
-				return true;
-		}
-		p += n;
-		if (*p == ',')
-			p++;
-	}
-	return false;
-}
-
-/*
  * The parameters a media or live route works with, from the query as
  * parsed (and gated) in p: a preset's first, the query's over them;
- * format=auto resolved against Accept (the answer then varies by it).
+ * format=auto answers Vary: Accept; it is resolved against Accept and the
+ * config's auto_formats once the source is sniffed (http/accept.h). The
+ * resolved format is in the ETag's variant (route_validators()), so each
+ * has its own.
  */
 static int
 route_params(const struct config *cfg, const struct request *req,
     struct params *p, struct response *r, struct err *e)
 {
 	const char *pq;
+	/* Sent already when the query itself said format=auto. */
+	bool vary = p->format == OUT_AUTO;
 	int rc;
 
 	if (p->given & P_PRESET) {
@@ -225,11 +216,13 @@ route_params(const struct config *cfg, const struct request *req,
 		    (rc = params_parse_over(req->query, p, e)) < 0)
 			return rc;
 	}
-	if (p->format == OUT_AUTO) {
-		p->format = req->accept && accepts_webp(req->accept) ?
-		    OUT_WEBP : OUT_SOURCE;
+	if ((p->given & P_WM) &&
+	    wm_find(cfg->watermarks, cfg->n_watermarks, p->wm) == NULL)
+		return err_set(e, ERR_BAD_PARAM,
+		    "wm: no watermark called '%s'", p->wm);
+	/* Resolved once the source is sniffed (router_handle()). */
+	if (p->format == OUT_AUTO && !vary)
 		(void)response_header(r, "Vary", "Accept");
-	}
 	return 0;
 }
 
@@ -330,6 +323,9 @@ router_handle(const struct server *srv, const struct request *in,
 		rc = gate_program_query(req->query, prog_q, sizeof(prog_q), &p, e);
 	else
 		rc = params_parse(req->query, &p, e);
+	/* Every answer to format=auto varies by Accept, errors included. */
+	if (rc == 0 && route != GATE_PROGRAM && p.format == OUT_AUTO)
+		(void)response_header(r, "Vary", "Accept");
 	if (rc < 0 || (rc = gate_check(cfg, req, route, &p, e)) < 0)
 		goto out;
 	if (route == GATE_PROGRAM) {
@@ -359,6 +355,11 @@ router_handle(const struct server *srv, const struct request *in,
 		    "GIF, WebP) or a video (MP4/MOV, WebM/MKV, AVI, MPEG-TS)");
 		goto out;
 	}
+	/* format=auto: an animated GIF stays animated (AVIF and JPEG XL
+	 * would answer its first frame alone). */
+	if (p.format == OUT_AUTO)
+		p.format = accept_pick(req->accept, cfg->auto_formats,
+		    cfg->n_auto_formats, type == MT_GIF && p.frame < 0);
 	if ((rc = params_check_kind(&p, sniff_is_video(type), e)) < 0)
 		goto out;
 	if (sniff_is_video(type))

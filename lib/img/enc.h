@@ -22,15 +22,28 @@
  * looks at the URL. Also what img_encode_rgb_opts() finishes a frame with
  * (filters, the colour alpha is flattened onto).
  */
+struct wm;
+
 struct img_enc {
-	/* MT_JPEG, MT_PNG, MT_WEBP or MT_GIF; MT_UNKNOWN when the format is
-	 * not an image (vtt, a stream), which no encoder takes. */
+	/* MT_JPEG, MT_PNG, MT_WEBP, MT_GIF, MT_AVIF or MT_JXL; MT_UNKNOWN
+	 * when the format is not an image (vtt, a stream), which no encoder
+	 * takes. */
 	enum media_type type;
 	unsigned quality;	/* 1..100: q=, else the configured default */
+	unsigned avif_speed, jxl_effort;	/* the limits' (job.h) */
+	unsigned long long max_filter_work;	/* the limits'; 0 = none */
 	uint32_t bg;		/* 0xRRGGBB: padding, and under flattened alpha */
 	bool has_bg;		/* bg= given: contain pads with bg even where
 				 * the type could leave the padding clear */
 	double blur, sharpen;	/* sigma of the filters; 0 = off */
+	/* wm=: the watermark drawn after fitting and filters (watermark.h),
+	 * from the limits' table; NULL = none. Not owned. */
+	const struct wm *wm;
+	/* format=blurhash: the finished pixels (planned and flattened as
+	 * for JPEG, type MT_JPEG) are answered as their BlurHash of bx x by
+	 * components, text, instead of being encoded (img_blurhash.c). */
+	bool blurhash;
+	unsigned bx, by;
 };
 
 /*
@@ -49,7 +62,8 @@ struct geom_limits;
 
 /*
  * The side limit of the encoder of output type t, into lim->max_side and
- * lim->encoder (JPEG 65500, WebP 16383; PNG and GIF GEOM_MAX_SIDE), for
+ * lim->encoder (JPEG 65500, WebP 16383, AVIF 16384; PNG, GIF and JPEG XL
+ * GEOM_MAX_SIDE), for
  * geom_plan_limited().
  */
 void img_encoder_limits(enum media_type t, struct geom_limits *lim);

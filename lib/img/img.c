@@ -3,7 +3,8 @@
  *
  * Order of operations, on the image as the viewer sees it: EXIF orientation,
  * conversion to sRGB, crop, rotate, flip, then the fit mode (scale, cut or
- * pad), filters, alpha flattened for formats without it, metadata stripped,
+ * pad), filters, the watermark (wm=), alpha flattened for formats without
+ * it, metadata stripped,
  * encoded into the sink. Limits and geometry come from the headers (a
  * ping, img_src.c) before any pixel is decoded; JPEG sources are then
  * decoded at 1/2, 1/4 or 1/8 scale when the output is small enough
@@ -21,6 +22,7 @@
 #include "img/img_gm.h"
 #include "img/img_smart.h"
 #include "img/img_src.h"
+#include "img/img_wm.h"
 #include "req/geom.h"
 
 /*
@@ -142,6 +144,9 @@ img_finish(Image **im, const struct img_enc *enc, const struct geom_plan *plan,
 	if (enc->sharpen > 0 && (rc = img_replace(im, SharpenImage(*im, 0,
 	    enc->sharpen, ex), ex, e, "sharpen")) < 0)
 		return rc;
+	/* After the filters: the logo stays as crisp as its file. */
+	if (enc->wm != NULL && (rc = img_wm_apply(*im, enc->wm, e)) < 0)
+		return rc;
 	if ((*im)->matte && !img_enc_has_alpha(enc->type) &&
 	    (rc = img_compose_on(im, (*im)->columns, (*im)->rows, 0, 0, enc->bg,
 	    false, ex, e)) < 0)
@@ -181,6 +186,43 @@ img_transform(Image **im, const struct params *p, const struct img_enc *enc,
 	return img_finish(im, enc, plan, p->gravity == GRAV_SMART, ex, e);
 }
 
+/*
+ * What blur= and sharpen= will cost, checked before any frame is filtered:
+ * BlurImage runs two 1-D passes of GraphicsMagick's kernel for the sigma,
+ * SharpenImage one 2-D convolution with the square of it (and fails on an
+ * image smaller than that kernel). A filter that would keep a worker busy
+ * for seconds (past max_filter_work multiply-adds) is refused (413)
+ * instead of ending in request_timeout.
+ */
+
+static int
+img_filter_check(const struct img_enc *enc, unsigned long w, unsigned long h,
+    unsigned long frames, struct err *e)
+{
+	unsigned long long px = (unsigned long long)w * h * frames, work = 0;
+
+	if (enc->sharpen > 0) {
+		unsigned long kw = (unsigned long)GetOptimalKernelWidth2D(0,
+		    enc->sharpen);
+
+		if (w < kw || h < kw)
+			return err_set(e, ERR_BAD_PARAM, "sharpen: sigma %g needs "
+			    "an output of at least %lux%lu pixels", enc->sharpen,
+			    kw, kw);
+		work += px * kw * kw;
+	}
+	if (enc->blur > 0)
+		work += px * 2 *
+		    (unsigned long)GetOptimalKernelWidth1D(0, enc->blur);
+	if (enc->max_filter_work && work > enc->max_filter_work)
+		return err_set(e, ERR_TOO_LARGE, "blur, sharpen: filtering "
+		    "%lux%lu%s takes %llu multiply-adds, over the limit of %llu "
+		    "(max_filter_work; a smaller sigma or output)", w, h,
+		    frames > 1 ? " (every frame)" : "", work,
+		    enc->max_filter_work);
+	return 0;
+}
+
 int
 img_thumb(const struct img_job *job, struct sink *out, struct err *e)
 {
@@ -199,7 +241,9 @@ img_thumb(const struct img_job *job, struct sink *out, struct err *e)
 	}
 	if ((rc = img_src_map(job, true, &map, e)) < 0)
 		goto out;
-	if ((rc = img_src_read(job, &enc, map, &list, &src, &ex, e)) < 0)
+	if ((rc = img_src_read(job, &enc, map, &list, &src, &ex, e)) < 0 ||
+	    (rc = img_filter_check(&enc, src.plan.out_w, src.plan.out_h,
+	    GetImageListLength(list), e)) < 0)
 		goto out;
 	/* Each frame is taken off the list, finished, and appended. */
 	while (list != NULL) {
@@ -238,6 +282,8 @@ img_encode_rgb_opts(const struct rgb *f, const struct img_enc *enc,
 	int rc;
 
 	GetExceptionInfo(&ex);
+	if ((rc = img_filter_check(enc, f->w, f->h, 1, e)) < 0)
+		goto out;
 	/* ConstituteImage() reads rows back to back. */
 	if (f->stride != (size_t)f->w * 3) {
 		rc = err_set(e, ERR_INTERNAL, "frame rows are padded");

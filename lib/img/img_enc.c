@@ -4,6 +4,7 @@
  * libwebpmux, which GraphicsMagick's WebP writer lacks.
  */
 #include "img/img_enc.h"
+#include "img/img_blurhash.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,9 @@
 #include <webp/encode.h>
 #include <webp/mux.h>
 
+#include "img/enc_avif.h"
+#include "img/enc_modern.h"
+#include "img/watermark.h"
 #include "req/geom.h"
 
 /* Browsers show a GIF delay under 2/100 s as 1/10 s; so does this. */
@@ -145,6 +149,10 @@ img_encoder_limits(enum media_type t, struct geom_limits *lim)
 		lim->max_side = WEBP_MAX_DIMENSION;	/* 16383 */
 		lim->encoder = "WebP";
 		break;
+	case MT_AVIF:
+		lim->max_side = ENC_AVIF_MAX_SIDE;	/* 16384 */
+		lim->encoder = "AVIF";
+		break;
 	default:
 		/* PNG and GIF hold 16 bits a side and more: the plan's own. */
 		lim->max_side = GEOM_MAX_SIDE;
@@ -159,15 +167,20 @@ img_encode(Image *list, const struct img_enc *enc, struct sink *out,
 {
 	if (sniff_coder(enc->type) == NULL)
 		return err_set(e, ERR_BAD_PARAM, "format: not an image format");
+	if (enc->blurhash)
+		return img_blurhash_write(list, enc, out, e);
 	if (enc->type == MT_WEBP && list->next != NULL)
 		return encode_webp_anim(list, enc, out, e);
+	if (enc_modern_is(enc->type))
+		return enc_modern_write(list, enc, out, e);
 	return encode_gm(list, enc, out, e);
 }
 
 bool
 img_enc_has_alpha(enum media_type t)
 {
-	return t == MT_PNG || t == MT_WEBP || t == MT_GIF;
+	return t == MT_PNG || t == MT_WEBP || t == MT_GIF || t == MT_AVIF ||
+	    t == MT_JXL;
 }
 
 /* format= as an output type; of the source's own, src when browsers all
@@ -180,8 +193,12 @@ enc_type(enum out_format f, enum media_type src)
 	case OUT_PNG: return MT_PNG;
 	case OUT_WEBP: return MT_WEBP;
 	case OUT_GIF: return MT_GIF;
+	case OUT_AVIF: return MT_AVIF;
+	case OUT_JXL: return MT_JXL;
 	case OUT_VTT: case OUT_MJPEG: case OUT_MP4: case OUT_WEBM:
 		return MT_UNKNOWN;
+	case OUT_BLURHASH:	/* pixels made as for JPEG: no alpha */
+		return MT_JPEG;
 	case OUT_SOURCE:
 	case OUT_AUTO:	/* resolved by the caller; unresolved means source */
 		break;
@@ -208,8 +225,17 @@ img_enc_from_params(const struct params *p, enum media_type src,
 {
 	enc->type = enc_type(p->format, src);
 	enc->quality = p->quality ? p->quality : lim->default_quality;
+	enc->avif_speed = lim->avif_speed;
+	enc->jxl_effort = lim->jxl_effort;
+	enc->max_filter_work = lim->max_filter_work;
 	enc->bg = p->bg;
 	enc->has_bg = (p->given & P_BG) != 0;
 	enc->blur = p->blur;
 	enc->sharpen = p->sharpen;
+	/* The router refused a name the config lacks (400) before this. */
+	enc->wm = (p->given & P_WM) ? wm_find(lim->watermarks,
+	    lim->n_watermarks, p->wm) : NULL;
+	enc->blurhash = p->format == OUT_BLURHASH;
+	enc->bx = p->bx;
+	enc->by = p->by;
 }

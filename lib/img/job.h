@@ -12,12 +12,23 @@
 #include "req/params.h"
 #include "req/sniff.h"
 
+struct wm;
+
 struct img_limits {
 	unsigned long long max_file_size;	/* bytes; 0 = none */
 	unsigned long long max_source_pixels;	/* 0 = none */
 	unsigned long long max_output_pixels;	/* 0 = none */
 	unsigned default_quality;		/* 1..100 */
 	unsigned max_frames;			/* of an animation; 0 = none */
+	/* format=avif: libavif's speed, 0 (slowest) .. 10 (fastest);
+	 * format=jxl: libjxl's effort, 1 (fastest) .. 9 (0 = 1). */
+	unsigned avif_speed, jxl_effort;
+	/* blur= and sharpen=: multiply-adds one answer may spend; 0 = none */
+	unsigned long long max_filter_work;
+	/* The configured watermarks wm= names (watermark.h), read-only,
+	 * owned by the config; NULL/0 = none. */
+	const struct wm *watermarks;
+	unsigned n_watermarks;
 };
 
 struct img_job {

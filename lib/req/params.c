@@ -56,7 +56,8 @@ static const char *const format_names[] = {
 	[OUT_SOURCE] = "source", [OUT_JPEG] = "jpeg", [OUT_PNG] = "png",
 	[OUT_WEBP] = "webp", [OUT_GIF] = "gif", [OUT_VTT] = "vtt",
 	[OUT_AUTO] = "auto", [OUT_MJPEG] = "mjpeg", [OUT_MP4] = "mp4",
-	[OUT_WEBM] = "webm",
+	[OUT_WEBM] = "webm", [OUT_AVIF] = "avif", [OUT_JXL] = "jxl",
+	[OUT_BLURHASH] = "blurhash",
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -321,8 +322,8 @@ parse_format(const struct param_def *d, const char *v, struct params *p,
 	if (i < 0 && strcmp(v, "jpg") == 0)
 		i = OUT_JPEG;
 	if (i < 0)
-		return bad(e, d->name, "expected jpeg, png, webp, gif, vtt, auto, "
-		    "mjpeg, mp4 or webm");
+		return bad(e, d->name, "expected jpeg, png, webp, gif, avif, jxl, "
+		    "vtt, auto, blurhash, mjpeg, mp4 or webm");
 	p->format = (enum out_format)i;
 	return 0;
 }
@@ -471,6 +472,21 @@ parse_preset(const struct param_def *d, const char *v, struct params *p,
 	return 0;
 }
 
+/* wm=: a watermark's name, spelled as a preset's; the router looks it up. */
+static int
+parse_wm(const struct param_def *d, const char *v, struct params *p,
+    struct err *e)
+{
+	size_t n = strlen(v);
+
+	if (n >= sizeof(p->wm) ||
+	    strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789_-") != n)
+		return bad(e, d->name, "expected a name of a-z, 0-9, _ and -, "
+		    "at most %zu long", sizeof(p->wm) - 1);
+	memcpy(p->wm, v, n + 1);
+	return 0;
+}
+
 static int
 parse_sig(const struct param_def *d, const char *v, struct params *p,
     struct err *e)
@@ -493,6 +509,18 @@ parse_expires(const struct param_def *d, const char *v, struct params *p,
 	if (!whole_uint(v, 10, 1, UINT32_MAX, &t))
 		return bad(e, d->name, "expected a unix time in seconds");
 	p->expires = t;
+	return 0;
+}
+
+/* bx=, by=: BlurHash components 1..9 into the unsigned field at d->off. */
+static int
+parse_components(const struct param_def *d, const char *v, struct params *p,
+    struct err *e)
+{
+	unsigned *field = (unsigned *)(void *)((char *)p + d->off);
+
+	if (!whole_uint(v, 1, 1, 9, field))
+		return bad(e, d->name, "expected an integer 1..9");
 	return 0;
 }
 
@@ -571,6 +599,9 @@ static const struct param_def defs[] = {
 	{ PARAM("snapshot", P_SNAPSHOT, parse_flag), .flag = true,
 	    FIELD(snapshot) },
 	{ PARAM("expires", P_EXPIRES, parse_expires) },
+	{ PARAM("wm", P_WM, parse_wm) },
+	{ PARAM("bx", P_BX, parse_components), FIELD(bx) },
+	{ PARAM("by", P_BY, parse_components), FIELD(by) },
 };
 
 /* One "name[=value]" of n bytes (n > 0) into p. */
@@ -633,6 +664,8 @@ params_init(struct params *p)
 	p->dpr = 1;
 	p->enlarge = false;
 	p->frame = -1;
+	p->bx = 4;
+	p->by = 3;
 }
 
 int
@@ -664,9 +697,32 @@ out:
 	return rc;
 }
 
+/*
+ * bx= and by= only with format=blurhash; and with it nothing that shapes
+ * encoded pixels (q, blur, sharpen) or another kind of answer.
+ */
+static int
+check_blurhash(const struct params *p, struct err *e)
+{
+	unsigned wrong = P_Q | P_BLUR | P_SHARPEN | P_INFO | P_SPRITE;
+
+	if (p->format != OUT_BLURHASH) {
+		if (p->given & (P_BX | P_BY))
+			return bad(e, p->given & P_BX ? "bx" : "by",
+			    "needs format=blurhash");
+		return 0;
+	}
+	for (size_t i = 0; i < NELEM(defs); i++)
+		if (p->given & defs[i].bit & wrong)
+			return bad(e, defs[i].name, "does not apply to "
+			    "format=blurhash");
+	return 0;
+}
+
 int
 params_check_kind(const struct params *p, bool video, struct err *e)
 {
+	int rc;
 	unsigned wrong = p->given & (video ? PARAMS_IMAGE_ONLY : PARAMS_VIDEO_ONLY);
 
 	for (size_t i = 0; i < NELEM(defs); i++)
@@ -679,6 +735,13 @@ params_check_kind(const struct params *p, bool video, struct err *e)
 		return bad(e, "format", "%s needs a video", format_names[p->format]);
 	if (p->given & P_SNAPSHOT)
 		return bad(e, "snapshot", "only for live sources");
+	/* Drawn on images, stills and sprite sheets; not on streams (a
+	 * transcode's frames never reach the image encoders, and one rule
+	 * for every stream format is simpler to state). */
+	if ((p->given & P_WM) && PARAMS_IS_STREAM(p->format))
+		return bad(e, "wm", "does not apply to a stream");
+	if ((rc = check_blurhash(p, e)) < 0)
+		return rc;
 	/* A stream's own parameters, and a still's, do not mix. */
 	if (!PARAMS_IS_STREAM(p->format)) {
 		for (size_t i = 0; i < NELEM(defs); i++)
@@ -811,6 +874,8 @@ params_canonical(const struct params *p, char *buf, size_t len)
 		canon_decimal(&c, "blur", p->blur, "");
 	if (p->given & P_SHARPEN)
 		canon_decimal(&c, "sharpen", p->sharpen, "");
+	if (p->given & P_WM)
+		canon_add(&c, "wm=%s", p->wm);
 	if (p->given & P_DPR)
 		canon_decimal(&c, "dpr", p->dpr, "");
 	if (p->given & P_ENLARGE)
@@ -842,6 +907,10 @@ params_canonical(const struct params *p, char *buf, size_t len)
 		canon_add(&c, "snapshot");
 	if (p->given & P_EXPIRES)
 		canon_add(&c, "expires=%llu", (unsigned long long)p->expires);
+	if (p->given & P_BX)
+		canon_add(&c, "bx=%u", p->bx);
+	if (p->given & P_BY)
+		canon_add(&c, "by=%u", p->by);
 	if (!c.full)
 		rc = (int)c.pos;
 out:

@@ -18,10 +18,13 @@
 /* OUT_SOURCE: the source's own format (JPEG for a video still). */
 enum out_format { OUT_SOURCE = 0, OUT_JPEG, OUT_PNG, OUT_WEBP, OUT_GIF,
 	OUT_VTT,
-	OUT_AUTO,	/* WebP if the client's Accept allows it, else OUT_SOURCE */
+	OUT_AUTO,	/* by Accept and [media] auto_formats (fcgi/http/accept.h) */
 	OUT_MJPEG,	/* multipart/x-mixed-replace stream of JPEG frames */
 	OUT_MP4,	/* fragmented MP4 (H.264 + AAC) progressive transcode */
-	OUT_WEBM	/* WebM (VP8 + Opus/Vorbis) progressive transcode */
+	OUT_WEBM,	/* WebM (VP8 + Opus/Vorbis) progressive transcode */
+	OUT_AVIF,	/* AVIF (AV1 still, libavif) */
+	OUT_JXL,	/* JPEG XL (libjxl) */
+	OUT_BLURHASH	/* the BlurHash placeholder string, text/plain */
 };
 
 /* Whether a format is a long-lived stream (a stream slot, no timeout). */
@@ -51,7 +54,9 @@ enum param_bit {
 	P_INFO = 1u << 17, P_PRESET = 1u << 18, P_SIG = 1u << 19,
 	P_FPS = 1u << 20, P_START = 1u << 21, P_LOOP = 1u << 22,
 	P_SNAPSHOT = 1u << 23,
-	P_EXPIRES = 1u << 24
+	P_EXPIRES = 1u << 24,
+	P_BX = 1u << 25, P_BY = 1u << 26,	/* format=blurhash components */
+	P_WM = 1u << 27	/* wm=: a [watermark NAME] of the config */
 };
 
 #define PARAMS_MAX_PRESET	32	/* bytes of a preset name, NUL included */
@@ -91,6 +96,9 @@ struct params {
 	/* Unix seconds after which the URL is refused (the gate checks it;
 	 * a signature covers it like any parameter). Valid if P_EXPIRES. */
 	uint32_t expires;
+	/* format=blurhash: components across and down, 1..9 (default 4, 3). */
+	unsigned bx, by;
+	char wm[PARAMS_MAX_PRESET];	/* valid if P_WM: a name, as preset */
 };
 
 /* Sets every field to its default (nothing given). */

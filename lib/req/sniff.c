@@ -139,6 +139,8 @@ sniff_coder(enum media_type t)
 		[MT_HEIF] = "HEIF", [MT_JXL] = "JXL",
 	};
 
+	if (t == MT_AVIF)
+		return "AVIF";	/* written by img/enc_avif.c, never read */
 	return (unsigned)t < MT_COUNT ? coders[t] : NULL;
 }
 
@@ -155,6 +157,8 @@ sniff_mime(enum media_type t)
 		[MT_AVI] = "video/x-msvideo", [MT_MPEGTS] = "video/mp2t",
 	};
 
+	if (t == MT_AVIF)
+		return "image/avif";
 	return (unsigned)t < MT_COUNT ? mimes[t] : mimes[MT_UNKNOWN];
 }
 

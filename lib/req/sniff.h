@@ -22,7 +22,11 @@ enum media_type {
 	/* Not media: recognised only by sniff_type_program(), for the
 	 * accept lists of [program NAME] routes; no decoder here reads it. */
 	MT_PNM = MT_COUNT,	/* Netpbm: PBM, PGM, PPM, PAM */
-	MT_ALL
+	MT_ALL,
+	/* Output only: what the AVIF encoder writes (format=avif). AVIF
+	 * sources sniff as MT_HEIF, read by the one HEIF reader; no accept
+	 * list names this. sniff_coder() and sniff_mime() know it. */
+	MT_AVIF
 };
 
 /*

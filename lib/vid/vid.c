@@ -23,6 +23,8 @@ vid_output_mime(const struct vid_job *job)
 		return "application/json";
 	if (p->format == OUT_VTT)
 		return "text/vtt; charset=utf-8";
+	if (p->format == OUT_BLURHASH)
+		return "text/plain; charset=utf-8";
 	img_enc_from_params(p, MT_JPEG, &job->limits.img, &enc);
 	return sniff_mime(enc.type);
 }

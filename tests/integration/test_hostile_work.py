@@ -1,4 +1,4 @@
-"""Decode work is bounded per answer, not only per frame.
+"""Work is bounded per answer: decoding, and the filters.
 
 A still decodes from the keyframe before t; a storyboard does that once per
 tile. With one keyframe in a whole clip, `sprite=10x10&seek=accurate` asks
@@ -7,6 +7,13 @@ request_timeout (a 504, a worker busy for a minute). Every frame an answer
 decodes counts against `max_decode_pixels`; past it the answer is 413
 naming the limit, quickly, and the next request is served. Keyframe
 sprites and stills within the bound are answered as before.
+
+blur= and sharpen= cost the output's pixels times GraphicsMagick's kernel
+for the sigma (sharpen: its square): a large sigma on a large output would
+keep a worker busy until request_timeout (504, the worker killed). It is
+413 naming the limit before any frame is filtered, and a sharpen kernel
+larger than the output (which GraphicsMagick refuses) is 400 naming
+sharpen, for images and video stills alike.
 """
 
 import os
@@ -16,6 +23,7 @@ import tempfile
 import time
 
 import pytest
+from PIL import Image
 
 from support import webservers
 from support.checks import assert_json_error
@@ -35,6 +43,7 @@ def stack():
     root = os.path.join(top, "media")
     os.makedirs(root)
     # One keyframe for the whole clip: every t decodes from frame 0.
+    Image.new("RGB", (1200, 800), (120, 60, 200)).save(os.path.join(root, "photo.jpg"))
     subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi",
                     "-i", "testsrc2=size=%dx%d:rate=%d:duration=%d" % (W, H, FPS, SECONDS),
                     "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
@@ -83,3 +92,28 @@ def test_within_the_bound_is_served(stack, query, size):
     r = stack.get(MOUNT + "/long-gop.mp4?" + query)
     assert r.status == 200, (r, stack.logs())
     assert decode(r).size == size
+
+
+@pytest.mark.parametrize("path, status, name", [
+    ("/photo.jpg?size=5000x5000&enlarge=1&blur=50", 413, "blur, sharpen"),
+    ("/photo.jpg?size=1200x800&sharpen=5", 413, "blur, sharpen"),
+    ("/photo.jpg?size=300x200&sharpen=50", 400, "sharpen"),
+    ("/long-gop.mp4?t=1&size=5000x5000&enlarge=1&blur=50", 413, "blur, sharpen"),
+    ("/long-gop.mp4?t=1&size=20x20&sharpen=40", 400, "sharpen"),
+    ("/long-gop.mp4?sprite=4x4&size=40x40&sharpen=30", 400, "sharpen"),
+])
+def test_costly_filters_are_refused_quickly(stack, path, status, name):
+    pids = set(stack.worker_pids())
+    r, took = _timed(stack, MOUNT + path)
+    assert_json_error(r, status, name)
+    assert took < 5, "refused only after %.1f s" % took
+    assert pids <= set(stack.worker_pids()), "a worker died"
+    ok = stack.get(MOUNT + "/photo.jpg?size=120x80")
+    assert ok.status == 200 and decode(ok).size == (120, 80), ok
+
+
+@pytest.mark.parametrize("query", ["size=300x200&sharpen=1", "size=300x200&blur=50",
+                                   "size=1200x800&blur=2"])
+def test_reasonable_filters_are_served(stack, query):
+    r = stack.get(MOUNT + "/photo.jpg?" + query)
+    assert r.status == 200 and r.content_type == "image/jpeg", r

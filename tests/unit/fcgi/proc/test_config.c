@@ -40,6 +40,8 @@ test_defaults(void **state)
 	assert_null(c.listen);
 	assert_string_equal(c.mount, "");
 	assert_int_equal(c.quality, 75);
+	assert_int_equal(c.avif_speed, 8);
+	assert_int_equal(c.jxl_effort, 3);
 	assert_true(c.max_source_pixels > 0);
 	config_cleanup(&c);
 }
@@ -94,6 +96,8 @@ test_bad_values_name_file_line_and_reason(void **state)
 	expect_refused("[server]\nworkers = many\n", 2, "workers: expected a whole number");
 	expect_refused("[server]\nworkers = 0\n", 2, "workers");
 	expect_refused("[media]\nquality = 101\n", 2, "quality");
+	expect_refused("[media]\navif_speed = 11\n", 2, "avif_speed");
+	expect_refused("[media]\njxl_effort = 0\n", 2, "jxl_effort");
 	expect_refused("[media]\n\nroot = relative/dir\n", 3, "absolute");
 	expect_refused("[media]\nmount = media\n", 2, "mount: must start with '/'");
 	expect_refused("[media]\nbogus = 1\n", 2, "unknown key 'bogus' in [media]");

@@ -76,7 +76,7 @@ static void
 run_fd(int fd, off_t size, enum media_type type, const char *query,
     const struct img_limits *lim, struct result *r)
 {
-	struct img_limits dflt = { 0, 0, 0, 80, 0 };
+	struct img_limits dflt = { .default_quality = 80 };
 	struct params p;
 	struct sink s;
 	struct img_job job;
@@ -260,9 +260,12 @@ test_truncated_jpeg_is_undecodable(void **state)
 static void
 test_limits_refuse_before_decoding(void **state)
 {
-	struct img_limits px = { 0, 1000, 0, 80, 0 };
-	struct img_limits bytes = { 100, 0, 0, 80, 0 };
-	struct img_limits out = { 0, 0, 2500, 80, 0 };
+	struct img_limits px = { .max_source_pixels = 1000,
+	    .default_quality = 80 };
+	struct img_limits bytes = { .max_file_size = 100,
+	    .default_quality = 80 };
+	struct img_limits out = { .max_output_pixels = 2500,
+	    .default_quality = 80 };
 	struct result r;
 
 	(void)state;
@@ -499,7 +502,8 @@ test_frame_count_over_limit_is_too_large(void **state)
 	static const char *const gif_q[] = { "", "size=10x10&enlarge=1",
 	    "frame=0", "frame=99999", "format=webp", "format=gif" };
 	static const char *const tiff_q[] = { "frame=0", "frame=9999" };
-	struct img_limits lim = { 0, 100000000, 0, 80, 300 };
+	struct img_limits lim = { .max_source_pixels = 100000000,
+	    .default_quality = 80, .max_frames = 300 };
 	struct { unsigned char *data; size_t len; enum media_type t;
 	    const char *const *q; size_t nq; } src[2];
 	struct result r;
@@ -552,8 +556,8 @@ test_animation_of_max_frames_is_served(void **state)
 	    0xffff00, 0xff00ff };
 	static const unsigned w[] = { 40, 40, 40, 40, 40 };
 	static const unsigned h[] = { 30, 30, 30, 30, 30 };
-	struct img_limits lim = { 0, 0, 0, 80, 5 };
-	struct img_limits four = { 0, 0, 0, 80, 4 };
+	struct img_limits lim = { .default_quality = 80, .max_frames = 5 };
+	struct img_limits four = { .default_quality = 80, .max_frames = 4 };
 	struct result r;
 	unsigned long n = 0;
 	off_t size;
@@ -593,9 +597,12 @@ test_source_pixels_count_the_frames_decoded(void **state)
 	static const uint32_t colour[] = { 0xff0000, 0x00ff00, 0x0000ff };
 	static const unsigned gw[] = { 100, 100, 100 }, gh[] = { 100, 100, 100 };
 	static const unsigned tw[] = { 10, 200 }, th[] = { 10, 150 };
-	struct img_limits two = { 0, 20000, 0, 80, 300 };
-	struct img_limits small = { 0, 1000, 0, 80, 300 };
-	struct img_limits page = { 0, 30000, 0, 80, 300 };
+	struct img_limits two = { .max_source_pixels = 20000,
+	    .default_quality = 80, .max_frames = 300 };
+	struct img_limits small = { .max_source_pixels = 1000,
+	    .default_quality = 80, .max_frames = 300 };
+	struct img_limits page = { .max_source_pixels = 30000,
+	    .default_quality = 80, .max_frames = 300 };
 	struct result r;
 	unsigned red, green, blue;
 	off_t size;
