@@ -1,6 +1,8 @@
 /*
- * config_wm - [watermark NAME] sections. See config_wm.h.
+ * config_wm - [watermark NAME] sections (config_wm.h): the config
+ * module's second file, so the config's header comes first.
  */
+#include "proc/config.h"
 #include "proc/config_wm.h"
 
 #include <errno.h>

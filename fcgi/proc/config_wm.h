@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 
-#include "proc/config.h"
+struct config;		/* proc/config.h, which includes this one */
 
 #define CONFIG_MAX_WATERMARKS	32
 
