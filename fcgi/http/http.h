@@ -34,6 +34,8 @@ struct response {
 	bool committed;		/* the header block has gone out */
 	bool aborted;		/* failed after committing: cut the connection */
 	bool gone;		/* a write to the client failed: it left */
+	bool handed_off;	/* the connection went to another process:
+				 * nothing more of this request is written */
 	int status;
 	char hdr[2048];		/* extra header lines, each ending "\r\n" */
 	size_t hlen;

@@ -40,6 +40,7 @@ struct request {
 	const char *remote_addr;	/* REMOTE_ADDR or NULL */
 	int conn_fd;		/* the web server's connection, watched for a
 				 * hang-up by long runs; <= 0: unknown */
+	unsigned request_id;	/* FastCGI's, for records written elsewhere */
 	/*
 	 * Set by router_handle() before a route runs (the worker leaves them
 	 * NULL); handlers read these, never uri's path or query again.

@@ -1,6 +1,6 @@
 /*
- * child - the signal set-up every child of the master (a worker, a live
- * reader) starts with: the parent's death sends SIGTERM, and the
+ * child - the set-up every child of the master (a worker, a live reader,
+ * the fan-out) starts with: the parent's death sends SIGTERM, and the
  * dispositions it inherited are reset to what the child wants.
  */
 #ifndef MF_CHILD_H
@@ -12,5 +12,10 @@
  * with 0). Handlers and the mask are the caller's.
  */
 void child_signals(const int dfl[], const int ign[]);
+
+/* Started as root with a [server] user: becomes that user for good. 0,
+ * or -1 (logged). */
+struct config;
+int child_drop_privileges(const struct config *cfg);
 
 #endif

@@ -24,6 +24,7 @@
 
 #include "core/clock.h"
 #include "proc/listen.h"
+#include "viewers/fanout.h"
 #include "viewers/reader.h"
 #include "viewers/ring.h"
 #include "proc/log.h"
@@ -88,6 +89,10 @@ struct master {
 	unsigned backoff_ms;
 	int64_t respawn_at;	/* 0: spawn whenever a slot is short */
 	struct live live;	/* the sources' rings and reader pids */
+	int restart[LIVE_RINGS];	/* readers a reload stops */
+	pid_t fanout;		/* the viewers' process, 0: none */
+	int64_t fanout_started_ms;
+	int64_t fanout_at;	/* not before (it died at start) */
 };
 
 /*
@@ -185,54 +190,88 @@ master_readers(const struct master *m)
 {
 	unsigned n = 0;
 
-	for (unsigned i = 0; i < m->live.n; i++)
+	for (unsigned i = 0; i < LIVE_RINGS; i++)
 		n += m->live.rings[i].reader > 0;
-	return n;
+	return n + (m->fanout > 0);
 }
 
 static void
 master_signal_readers(struct master *m, int sig)
 {
-	for (unsigned i = 0; i < m->live.n; i++)
+	for (unsigned i = 0; i < LIVE_RINGS; i++)
 		if (m->live.rings[i].reader > 0)
 			kill(m->live.rings[i].reader, sig);
+	if (m->fanout > 0)
+		kill(m->fanout, sig);
 }
 
 /* live_manage()'s way to start a source's reader process. */
 static int
-master_spawn_reader(void *ctx, unsigned index)
+master_spawn_reader(void *ctx, unsigned i, const struct source *src)
 {
 	struct master *m = ctx;
-	struct live_ring *r = &m->live.rings[index];
+	struct live_ring *r = &m->live.rings[i];
+	uint32_t gen = r->gen;
 	pid_t pid;
 
 	if (m->stopping)
 		return 0;
 	if ((pid = fork_child()) == 0)
-		live_reader_main(m->cfg, &m->live, index);
+		live_reader_main(m->cfg, src, &m->live, i, gen);
 	if (pid < 0)
 		return -1;
 	r->reader = pid;
 	r->last_use_ms = clock_ms();
-	log_info("source %s: reader %d started", m->cfg->sources[index].name,
-	    (int)pid);
+	log_info("source %s: reader %d started", src->name, (int)pid);
 	return 0;
 }
 
 static void
 master_manage_live(struct master *m)
 {
-	unsigned viewers[32] = { 0 };
+	bool any = false;
 
-	if (m->live.n == 0 || m->stopping)
+	if (m->stopping)
 		return;
-	for (unsigned i = 0; i < MAX_WORKERS; i++) {
-		int src = m->sb->slots[i].live_source;
+	for (unsigned i = 0; i < LIVE_RINGS && !any; i++)
+		any = m->live.rings[i].assigned;
+	if (any && m->fanout == 0 && clock_ms() >= m->fanout_at) {
+		pid_t pid = fork_child();
 
-		if (m->slots[i].pid > 0 && src > 0 && src <= 32)
-			viewers[src - 1]++;
+		if (pid == 0)
+			fanout_main(m->cfg, &m->live);
+		if (pid > 0) {
+			m->fanout = pid;
+			m->live.sh->fanout = pid;
+			m->fanout_started_ms = clock_ms();
+		}
 	}
-	live_manage(m->cfg, &m->live, viewers, master_spawn_reader, m);
+	live_manage(m->cfg, &m->live, m->restart, master_spawn_reader, m);
+}
+
+/* The fan-out ended: its viewers' connections went with it. */
+static void
+master_fanout_gone(struct master *m, int status)
+{
+	uint32_t gone = 0;
+
+	for (unsigned i = 0; i < LIVE_RINGS; i++) {
+		gone += m->live.rings[i].viewers;
+		m->live.rings[i].viewers = 0;
+	}
+	__atomic_sub_fetch(&m->live.sh->viewers, gone, __ATOMIC_ACQ_REL);
+	m->fanout = 0;
+	m->live.sh->fanout = 0;
+	if (m->stopping)
+		return;
+	if (WIFSIGNALED(status))
+		log_warn("the viewers' process was killed by signal %d (%u "
+		    "viewers lost)", WTERMSIG(status), gone);
+	else
+		log_warn("the viewers' process exited with code %d",
+		    WEXITSTATUS(status));
+	if (clock_ms() - m->fanout_started_ms < QUICK_EXIT_MS)
+		m->fanout_at = clock_ms() + QUICK_EXIT_MS;
 }
 
 /* "GET /a.jpg?size=10x10 after 1234 ms" for a worker's request in hand. */
@@ -263,13 +302,20 @@ master_reap(struct master *m)
 			if (m->slots[i].pid == pid)
 				s = &m->slots[i];
 		if (s == NULL) {
-			for (unsigned k = 0; k < m->live.n; k++)
+			if (pid == m->fanout) {
+				master_fanout_gone(m, status);
+				continue;
+			}
+			for (unsigned k = 0; k < LIVE_RINGS; k++)
 				if (m->live.rings[k].reader == pid) {
-					m->live.rings[k].reader = 0;
-					if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM)
+					struct live_ring *r = &m->live.rings[k];
+
+					r->reader = 0;
+					if (WIFSIGNALED(status) && !r->stopping_ms)
 						log_warn("source %s: reader %d killed by "
-						    "signal %d", m->cfg->sources[k].name,
-						    (int)pid, WTERMSIG(status));
+						    "signal %d", r->name, (int)pid,
+						    WTERMSIG(status));
+					r->stopping_ms = 0;
 				}
 			continue;
 		}
@@ -366,12 +412,28 @@ master_reload(struct master *m, const char *config_path,
 		free(next);
 		return;
 	}
+	if (live_fits(&m->live, next, why, sizeof(why)) < 0) {
+		log_error("reload refused, keeping the running config: %s", why);
+		config_cleanup(next);
+		free(next);
+		return;
+	}
 	if ((next->listen == NULL) != (m->cfg->listen == NULL) ||
 	    (next->listen && strcmp(next->listen, m->cfg->listen) != 0))
 		log_warn("reload: listen changed; the socket stays as it was "
 		    "until a restart");
 	if (log_open(next->access_log, next->error_log) < 0)
 		log_error("reload: cannot open the logs: %s", strerror(errno));
+	/* Sources by name: a kept one keeps its ring, viewers and reader; a
+	 * changed one's reader restarts; a removed one's viewers end. */
+	{
+		int restart[LIVE_RINGS];
+
+		live_assign(&m->live, m->cfg, next, restart);
+		for (unsigned i = 0; i < LIVE_RINGS; i++)
+			m->restart[i] |= restart[i];
+		live_wake(&m->live);
+	}
 	/* Old workers keep their own copy of the old config (fork). */
 	config_cleanup(m->cfg);
 	free(m->cfg);
@@ -467,7 +529,7 @@ master_run(struct config *cfg, int listen_fd, const char *config_path,
 	for (;;) {
 		struct pollfd pfd = { .fd = sig_pipe[0], .events = POLLIN };
 		unsigned char sigs[64];
-		int timeout = m.cfg->request_timeout || m.live.n ? 500 : -1;
+		int timeout = 500;
 		ssize_t n;
 
 		if (m.stopping) {

@@ -39,7 +39,6 @@ struct sb_slot {
 	char uri[256];			/* escaped, truncated */
 	volatile uint64_t requests;
 	volatile uint64_t bytes;
-	volatile int live_source;	/* viewing source index + 1; 0 none */
 	volatile int stream;		/* took a stream slot (given back at exit) */
 };
 

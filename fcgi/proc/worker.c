@@ -200,6 +200,7 @@ worker_serve(const struct server *srv, struct sb_slot *slot, FCGX_Request *fr,
 	req.accept = FCGX_GetParam("HTTP_ACCEPT", fr->envp);
 	req.remote_addr = FCGX_GetParam("REMOTE_ADDR", fr->envp);
 	req.conn_fd = fr->ipcFd;
+	req.request_id = (unsigned)fr->requestId;
 	if (req.method == NULL)
 		req.method = "GET";
 	if (req.uri == NULL)
@@ -237,29 +238,14 @@ worker_serve(const struct server *srv, struct sb_slot *slot, FCGX_Request *fr,
 		(void)!write(fr->ipcFd, bad, sizeof(bad));
 		shutdown(fr->ipcFd, SHUT_RDWR);
 	}
+	/* A live viewer's connection is the fan-out's now (its descriptor
+	 * here points at /dev/null): libfcgi must not keep it. */
+	if (r.handed_off)
+		fr->keepConnection = 0;
 	if (slot != NULL)
 		sb_end(srv->sb, slot, status, e.kind, r.body_bytes);
 	log_access(req.remote_addr, req.method, req.uri, status, r.body_bytes,
 	    clock_ms() - t0);
-}
-
-/* Started as root with a user configured: become that user for good. */
-static int
-drop_privileges(const struct config *cfg)
-{
-	if (!cfg->drop_privileges)
-		return 0;
-	if (setgroups(0, NULL) < 0 || setgid(cfg->run_gid) < 0 ||
-	    setuid(cfg->run_uid) < 0) {
-		log_error("cannot become %s: %s", cfg->user, strerror(errno));
-		return -1;
-	}
-	/* No way back. */
-	if (setuid(0) == 0) {
-		log_error("still root after dropping privileges");
-		return -1;
-	}
-	return 0;
 }
 
 void
@@ -295,7 +281,7 @@ worker_main(const struct config *cfg, int listen_fd, struct scoreboard *sb,
 	sigprocmask(SIG_SETMASK, &block, NULL);
 	sigemptyset(&waitmask);
 
-	if (drop_privileges(cfg) < 0)
+	if (child_drop_privileges(cfg) < 0)
 		_exit(2);
 	if ((srv.rootfd = open(cfg->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		log_error("cannot open root %s: %s", cfg->root, strerror(errno));

@@ -36,18 +36,6 @@ load(const uint64_t *p)
 	return __atomic_load_n(p, __ATOMIC_RELAXED);
 }
 
-/* Viewers of source i: the stream processes whose slot says so. */
-static unsigned
-viewers_of(const struct scoreboard *sb, unsigned i)
-{
-	unsigned n = 0;
-
-	for (unsigned k = 0; k < SB_SLOTS; k++)
-		if (sb->slots[k].pid > 0 && sb->slots[k].live_source == (int)i + 1)
-			n++;
-	return n;
-}
-
 void
 status_json(const struct scoreboard *sb, const struct config *cfg,
     const struct live *live, struct membuf *m)
@@ -91,21 +79,31 @@ status_json(const struct scoreboard *sb, const struct config *cfg,
 			    (unsigned long long)count);
 	}
 	json_raw(m, "], \"sum\": %llu, \"count\": %llu}, \"streams\": {"
-	    "\"active\": %u, \"max\": %u, \"refused\": %llu}, \"sources\": [",
+	    "\"active\": %u, \"max\": %u, \"refused\": %llu}, ",
 	    (unsigned long long)load(&sb->latency_sum_ms),
 	    (unsigned long long)count,
 	    __atomic_load_n(&sb->streams, __ATOMIC_RELAXED), cfg->max_streams,
 	    (unsigned long long)load(&sb->streams_refused));
-	for (unsigned i = 0; live != NULL && i < live->n && i < cfg->n_sources; i++) {
+	json_raw(m, "\"viewers\": {\"active\": %u, \"max\": %u, "
+	    "\"refused\": %llu, \"process\": %d}, \"sources\": [",
+	    live != NULL ? __atomic_load_n(&live->sh->viewers, __ATOMIC_RELAXED) : 0,
+	    cfg->max_viewers, live != NULL ?
+	    (unsigned long long)(uint64_t)__atomic_load_n(&live->sh->viewers_refused, __ATOMIC_RELAXED) : 0ull,
+	    live != NULL ? (int)live->sh->fanout : 0);
+	for (unsigned i = 0; live != NULL && i < LIVE_RINGS; i++) {
 		const struct live_ring *r = &live->rings[i];
 
-		json_raw(m, "%s{\"name\": ", i ? ", " : "");
-		json_str(m, cfg->sources[i].name);
+		if (!r->assigned)
+			continue;
+		json_raw(m, "%s{\"name\": ", first ? "" : ", ");
+		json_str(m, r->name);
 		json_raw(m, ", \"reader\": %d, \"viewers\": %u, \"frames\": %llu, "
-		    "\"reconnects\": %llu}", (int)r->reader, viewers_of(sb, i),
+		    "\"reconnects\": %llu}", (int)r->reader, r->viewers,
 		    (unsigned long long)r->frames_in,
 		    (unsigned long long)r->reconnects);
+		first = false;
 	}
+	first = true;
 	json_raw(m, "], \"bytes\": %llu, "
 	    "\"timeouts\": %llu, \"crashes\": %llu, \"slots\": [",
 	    (unsigned long long)load(&sb->bytes),
@@ -209,24 +207,34 @@ status_prometheus(const struct scoreboard *sb, const struct config *cfg,
 	    "mediafcgi_streams_refused_total %llu\n",
 	    __atomic_load_n(&sb->streams, __ATOMIC_RELAXED),
 	    (unsigned long long)load(&sb->streams_refused));
-	if (live == NULL || live->n == 0)
+	if (live == NULL || live->sh == NULL)
 		return;
+	json_raw(m, "# HELP mediafcgi_viewers Live viewers (all sources).\n"
+	    "# TYPE mediafcgi_viewers gauge\nmediafcgi_viewers %u\n"
+	    "# HELP mediafcgi_viewers_refused_total Viewers refused (max_viewers).\n"
+	    "# TYPE mediafcgi_viewers_refused_total counter\n"
+	    "mediafcgi_viewers_refused_total %llu\n",
+	    __atomic_load_n(&live->sh->viewers, __ATOMIC_RELAXED),
+	    (unsigned long long)(uint64_t)__atomic_load_n(&live->sh->viewers_refused, __ATOMIC_RELAXED));
 	json_raw(m, "# HELP mediafcgi_source_viewers Viewers of each live source.\n"
 	    "# TYPE mediafcgi_source_viewers gauge\n");
-	for (unsigned i = 0; i < live->n && i < cfg->n_sources; i++)
-		json_raw(m, "mediafcgi_source_viewers{source=\"%s\"} %u\n",
-		    cfg->sources[i].name, viewers_of(sb, i));
+	for (unsigned i = 0; i < LIVE_RINGS; i++)
+		if (live->rings[i].assigned)
+			json_raw(m, "mediafcgi_source_viewers{source=\"%s\"} %u\n",
+			    live->rings[i].name, live->rings[i].viewers);
 	json_raw(m, "# HELP mediafcgi_source_frames_total Frames each source's reader produced.\n"
 	    "# TYPE mediafcgi_source_frames_total counter\n");
-	for (unsigned i = 0; i < live->n && i < cfg->n_sources; i++)
-		json_raw(m, "mediafcgi_source_frames_total{source=\"%s\"} %llu\n",
-		    cfg->sources[i].name,
-		    (unsigned long long)live->rings[i].frames_in);
+	for (unsigned i = 0; i < LIVE_RINGS; i++)
+		if (live->rings[i].assigned)
+			json_raw(m, "mediafcgi_source_frames_total{source=\"%s\"} %llu\n",
+			    live->rings[i].name,
+			    (unsigned long long)live->rings[i].frames_in);
 	json_raw(m, "# HELP mediafcgi_source_up Whether each source's reader runs.\n"
 	    "# TYPE mediafcgi_source_up gauge\n");
-	for (unsigned i = 0; i < live->n && i < cfg->n_sources; i++)
-		json_raw(m, "mediafcgi_source_up{source=\"%s\"} %d\n",
-		    cfg->sources[i].name, live->rings[i].reader > 0);
+	for (unsigned i = 0; i < LIVE_RINGS; i++)
+		if (live->rings[i].assigned)
+			json_raw(m, "mediafcgi_source_up{source=\"%s\"} %d\n",
+			    live->rings[i].name, live->rings[i].reader > 0);
 }
 
 bool

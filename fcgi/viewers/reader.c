@@ -5,6 +5,8 @@
 #include "viewers/reader.h"
 
 #include <signal.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -15,6 +17,7 @@
 
 #define BACKOFF_MIN_MS 250
 #define BACKOFF_MAX_MS 5000
+#define STOP_GRACE_MS 2000	/* SIGTERM, then SIGKILL */
 
 /* SIGTERM from the master: the loop ends at the next frame or timeout. */
 static volatile sig_atomic_t reader_stop;
@@ -27,10 +30,12 @@ on_reader_stop(int sig)
 }
 
 void
-live_reader_main(const struct config *cfg, struct live *l, unsigned index)
+live_reader_main(const struct config *cfg, const struct source *src,
+    struct live *l, unsigned i, uint32_t gen)
 {
-	const struct source *src = &cfg->sources[index];
-	struct live_ring *r = &l->rings[index];
+	/* Readers keep the master's user (a camera device may need it). */
+	(void)cfg;
+	struct live_ring *r = &l->rings[i];
 	struct sigaction sa = { .sa_handler = on_reader_stop };
 	unsigned backoff = 0;
 	sigset_t none;
@@ -48,9 +53,11 @@ live_reader_main(const struct config *cfg, struct live *l, unsigned index)
 		_exit(2);
 	}
 
-	while (!reader_stop) {
+	/* A ring given to another source is not this reader's any more. */
+	while (!reader_stop && r->gen == gen) {
 		struct livesrc_cfg lc = {
-			.input = src->input, .width = src->width,
+			.input = src->input, .format = src->format,
+			.options = src->options, .width = src->width,
 			.height = src->height, .quality = src->quality,
 			.fps = src->fps,
 			.stop = (const volatile int *)&reader_stop,
@@ -65,14 +72,14 @@ live_reader_main(const struct config *cfg, struct live *l, unsigned index)
 			size_t len;
 			uint64_t pts;
 
-			while (!reader_stop &&
+			while (!reader_stop && r->gen == gen &&
 			    (rc = livesrc_next(ls, &jpeg, &len, &pts, &e)) == 0) {
-				live_publish(r, jpeg, len);
+				live_publish(l, i, gen, jpeg, len);
 				backoff = 0;
 			}
 			livesrc_close(ls);
 		}
-		if (reader_stop)
+		if (reader_stop || r->gen != gen)
 			break;
 		/* Input gone: try again, waiting longer each time. */
 		backoff = backoff ? (backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
@@ -86,34 +93,72 @@ live_reader_main(const struct config *cfg, struct live *l, unsigned index)
 	_exit(0);
 }
 
+static const struct source *
+source_named(const struct config *cfg, const char *name)
+{
+	for (unsigned i = 0; i < cfg->n_sources; i++)
+		if (strcmp(cfg->sources[i].name, name) == 0)
+			return &cfg->sources[i];
+	return NULL;
+}
+
+static void
+reader_stop_now(struct live_ring *r, int64_t now, const char *why)
+{
+	if (r->reader <= 0 || r->stopping_ms)
+		return;
+	if (why != NULL)
+		log_info("source %s: %s, stopping its reader", r->name, why);
+	kill(r->reader, SIGTERM);
+	r->stopping_ms = now;	/* once; reaped as it exits */
+}
+
 void
-live_manage(const struct config *cfg, struct live *l, unsigned viewers[],
-    int (*spawn)(void *ctx, unsigned index), void *ctx)
+live_manage(const struct config *cfg, struct live *l,
+    int restart[LIVE_RINGS],
+    int (*spawn)(void *ctx, unsigned i, const struct source *src), void *ctx)
 {
 	int64_t now = clock_ms();
 
-	for (unsigned i = 0; i < l->n && i < cfg->n_sources; i++) {
+	for (unsigned i = 0; i < LIVE_RINGS; i++) {
 		struct live_ring *r = &l->rings[i];
-		const struct source *src = &cfg->sources[i];
+		const struct source *src = r->assigned ?
+		    source_named(cfg, r->name) : NULL;
 
-		if (viewers[i] > 0)
+		if (r->reader > 0 && r->stopping_ms &&
+		    now - r->stopping_ms > STOP_GRACE_MS) {
+			kill(r->reader, SIGKILL);
+			r->stopping_ms = now;
+		}
+		if (restart != NULL && restart[i]) {
+			restart[i] = 0;
+			reader_stop_now(r, now, src ? "changed by the reload" :
+			    NULL);
+		}
+		if (src == NULL) {
+			reader_stop_now(r, now, NULL);
+			continue;
+		}
+		if (r->viewers > 0)
 			r->last_use_ms = now;
-		if (r->reader == 0 && (src->always_on || r->wanted)) {
+		if (r->reader == 0 && (src->always_on || r->wanted ||
+		    r->viewers > 0)) {
 			r->wanted = 0;
-			(void)spawn(ctx, i);
+			r->stopping_ms = 0;
+			(void)spawn(ctx, i, src);
 			continue;
 		}
 		if (r->wanted) {
 			r->wanted = 0;
 			r->last_use_ms = now;
 		}
-		if (r->reader > 0 && !src->always_on && viewers[i] == 0 &&
+		if (r->reader > 0 && !src->always_on && r->viewers == 0 &&
 		    now - r->last_use_ms > (int64_t)src->idle_timeout * 1000) {
-			log_info("source %s: no viewers for %u s, stopping its reader",
-			    src->name, src->idle_timeout);
-			kill(r->reader, SIGTERM);
-			r->last_use_ms = now;	/* once; reaped as it exits */
+			char why[64];
+
+			snprintf(why, sizeof(why), "no viewers for %u s",
+			    src->idle_timeout);
+			reader_stop_now(r, now, why);
 		}
 	}
 }
-

@@ -1,14 +1,20 @@
 /*
- * ring - the shared map of frame rings, the seqlock publish and copy, the
- * futex wake-ups. See ring.h.
+ * ring - the shared map of frame rings, their assignment to sources, the
+ * seqlock publish and copy, the futex and eventfd wake-ups. See ring.h.
  */
 #include "viewers/ring.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,19 +22,29 @@
 #include "core/clock.h"
 #include "proc/config.h"
 
+#define ROOM_MIN (1u << 20)
+
+static size_t
+room_for(const struct config *cfg)
+{
+	size_t room = ROOM_MIN;
+
+	for (unsigned i = 0; i < cfg->n_sources; i++)
+		if (cfg->sources[i].max_frame > room)
+			room = cfg->sources[i].max_frame;
+	return (room + 4095) & ~(size_t)4095;
+}
+
 int
 live_new(struct live *l, const struct config *cfg)
 {
-	size_t head, off;
-	unsigned char *p;
+	size_t head = (sizeof(struct live_shared) + 4095) & ~(size_t)4095;
+	int restart[LIVE_RINGS];
 
 	memset(l, 0, sizeof(*l));
-	if (cfg->n_sources == 0)
-		return 0;
-	head = (cfg->n_sources * sizeof(struct live_ring) + 4095) & ~(size_t)4095;
-	l->map_len = head;
-	for (unsigned i = 0; i < cfg->n_sources; i++)
-		l->map_len += LIVE_SLOTS * ((cfg->sources[i].max_frame + 63) & ~63ull);
+	l->wake_fd = l->hand_fd[0] = l->hand_fd[1] = -1;
+	l->room = room_for(cfg);
+	l->map_len = head + (size_t)LIVE_RINGS * LIVE_SLOTS * l->room;
 	/* Shared with every child; pages are only backed once written. */
 	l->map = mmap(NULL, l->map_len, PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -36,20 +52,20 @@ live_new(struct live *l, const struct config *cfg)
 		l->map = NULL;
 		return -1;
 	}
-	l->n = cfg->n_sources;
-	l->rings = l->map;
-	p = (unsigned char *)l->map + head;
-	off = 0;
-	for (unsigned i = 0; i < l->n; i++) {
-		struct live_ring *r = &l->rings[i];
-		size_t sz = (cfg->sources[i].max_frame + 63) & ~63ull;
+	l->sh = l->map;
+	l->rings = l->sh->rings;
+	l->data = (unsigned char *)l->map + head;
+	/* Close-on-exec: the programs workers run never see them. */
+	if ((l->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0,
+	    l->hand_fd) < 0) {
+		int saved = errno;
 
-		r->max_frame = cfg->sources[i].max_frame;
-		for (unsigned k = 0; k < LIVE_SLOTS; k++) {
-			r->slots[k].data = p + off;
-			off += sz;
-		}
+		live_free(l);
+		errno = saved;
+		return -1;
 	}
+	live_assign(l, NULL, cfg, restart);
 	return 0;
 }
 
@@ -58,16 +74,131 @@ live_free(struct live *l)
 {
 	if (l->map != NULL)
 		munmap(l->map, l->map_len);
+	if (l->map != NULL || l->wake_fd > 0) {
+		if (l->wake_fd >= 0)
+			close(l->wake_fd);
+		if (l->hand_fd[0] >= 0)
+			close(l->hand_fd[0]);
+		if (l->hand_fd[1] >= 0)
+			close(l->hand_fd[1]);
+	}
 	memset(l, 0, sizeof(*l));
+	l->wake_fd = l->hand_fd[0] = l->hand_fd[1] = -1;
 }
 
 int
-live_find(const struct config *cfg, const char *name)
+live_fits(const struct live *l, const struct config *cfg, char *why,
+    size_t len)
 {
 	for (unsigned i = 0; i < cfg->n_sources; i++)
+		if (cfg->sources[i].max_frame > l->room) {
+			snprintf(why, len, "[source %s] max_frame_bytes %llu is "
+			    "more than the %zu bytes per frame mapped at start "
+			    "(the largest then): restart to raise it",
+			    cfg->sources[i].name, cfg->sources[i].max_frame,
+			    l->room);
+			return -1;
+		}
+	return 0;
+}
+
+static bool
+str_eq(const char *a, const char *b)
+{
+	return (a == NULL || b == NULL) ? a == b : strcmp(a, b) == 0;
+}
+
+/* Whether a reader of a must stop to read b. */
+static bool
+source_changed(const struct source *a, const struct source *b)
+{
+	return !str_eq(a->input, b->input) || !str_eq(a->format, b->format) ||
+	    !str_eq(a->options, b->options) || a->width != b->width ||
+	    a->height != b->height || a->quality != b->quality ||
+	    a->fps != b->fps || a->max_frame != b->max_frame;
+}
+
+static const struct source *
+source_named(const struct config *cfg, const char *name)
+{
+	for (unsigned i = 0; cfg != NULL && i < cfg->n_sources; i++)
 		if (strcmp(cfg->sources[i].name, name) == 0)
+			return &cfg->sources[i];
+	return NULL;
+}
+
+void
+live_assign(struct live *l, const struct config *prev,
+    const struct config *next, int restart[LIVE_RINGS])
+{
+	/* Rings of sources that left or changed. */
+	for (unsigned i = 0; i < LIVE_RINGS; i++) {
+		struct live_ring *r = &l->rings[i];
+		const struct source *was, *now;
+
+		restart[i] = 0;
+		if (!r->assigned)
+			continue;
+		now = source_named(next, r->name);
+		was = source_named(prev, r->name);
+		if (now == NULL) {
+			/* Gone: a new generation ends its viewers. */
+			r->assigned = 0;
+			r->name[0] = '\0';
+			__atomic_add_fetch(&r->gen, 1, __ATOMIC_ACQ_REL);
+			restart[i] = 1;
+		} else {
+			r->max_frame = now->max_frame;
+			if (was == NULL || source_changed(was, now))
+				restart[i] = 1;
+		}
+	}
+	/* New sources: a free ring each, one without a reader first (a
+	 * ring's reader must be gone before another starts on it). */
+	for (unsigned s = 0; s < next->n_sources; s++) {
+		const struct source *src = &next->sources[s];
+		int pick = -1;
+
+		if (live_find(l, src->name) >= 0)
+			continue;
+		for (unsigned i = 0; i < LIVE_RINGS; i++) {
+			if (l->rings[i].assigned)
+				continue;
+			if (pick < 0 || (l->rings[pick].reader != 0 &&
+			    l->rings[i].reader == 0))
+				pick = (int)i;
+		}
+		if (pick < 0)
+			break;	/* config.c allows no more than LIVE_RINGS */
+		{
+			struct live_ring *r = &l->rings[pick];
+
+			snprintf(r->name, sizeof(r->name), "%s", src->name);
+			r->max_frame = src->max_frame;
+			r->frames_in = 0;
+			r->reconnects = 0;
+			r->wanted = 0;
+			__atomic_add_fetch(&r->gen, 1, __ATOMIC_ACQ_REL);
+			r->assigned = 1;
+		}
+	}
+}
+
+int
+live_find(const struct live *l, const char *name)
+{
+	if (l == NULL || l->rings == NULL)
+		return -1;
+	for (unsigned i = 0; i < LIVE_RINGS; i++)
+		if (l->rings[i].assigned && strcmp(l->rings[i].name, name) == 0)
 			return (int)i;
 	return -1;
+}
+
+unsigned char *
+live_slot_data(const struct live *l, unsigned i, unsigned k)
+{
+	return l->data + ((size_t)i * LIVE_SLOTS + k) * l->room;
 }
 
 static void
@@ -85,28 +216,44 @@ futex_wait(volatile uint32_t *f, uint32_t val, int timeout_ms)
 }
 
 void
-live_publish(struct live_ring *r, const unsigned char *data, size_t len)
+live_wake(const struct live *l)
 {
-	uint64_t seq = r->seq + 1;
-	struct live_slot *s = &r->slots[seq % LIVE_SLOTS];
+	uint64_t one = 1;
 
-	if (len > r->max_frame)
+	if (l->wake_fd >= 0)
+		(void)!write(l->wake_fd, &one, sizeof(one));
+}
+
+void
+live_publish(struct live *l, unsigned i, uint32_t gen,
+    const unsigned char *data, size_t len)
+{
+	struct live_ring *r = &l->rings[i];
+	uint64_t seq = r->seq + 1;
+	unsigned k = (unsigned)(seq % LIVE_SLOTS);
+	struct live_slot *s = &r->slots[k];
+
+	if (len > r->max_frame || len > l->room)
 		return;
 	/* Odd while written: a viewer copying it now will see the change. */
 	__atomic_store_n(&s->seq, seq * 2 + 1, __ATOMIC_RELEASE);
-	memcpy(s->data, data, len);
+	memcpy(live_slot_data(l, i, k), data, len);
 	s->len = (uint32_t)len;
+	s->gen = gen;
 	s->at_us = clock_us();
 	__atomic_store_n(&s->seq, seq * 2, __ATOMIC_RELEASE);
 	__atomic_store_n(&r->seq, seq, __ATOMIC_RELEASE);
 	__atomic_fetch_add(&r->frames_in, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&r->futex, 1, __ATOMIC_RELEASE);
 	futex_wake_all(&r->futex);
+	live_wake(l);
 }
 
 void
-live_want(struct live_ring *r)
+live_want(struct live *l, unsigned i)
 {
+	struct live_ring *r = &l->rings[i];
+
 	r->last_use_ms = clock_ms();
 	if (r->reader == 0 || r->seq == 0) {
 		r->wanted = 1;
@@ -116,36 +263,67 @@ live_want(struct live_ring *r)
 }
 
 ssize_t
-live_wait(struct live_ring *r, uint64_t after, int timeout_ms,
-    unsigned char *buf, size_t cap, uint64_t *seq, const volatile int *stop)
+live_copy(const struct live *l, unsigned i, uint32_t gen, uint64_t after,
+    unsigned char *buf, size_t cap, uint64_t *seq)
 {
+	const struct live_ring *r = &l->rings[i];
+
+	for (;;) {
+		uint64_t newest = __atomic_load_n(&r->seq, __ATOMIC_ACQUIRE);
+		unsigned k = (unsigned)(newest % LIVE_SLOTS);
+		const struct live_slot *s = &r->slots[k];
+		uint64_t before;
+		size_t len;
+
+		if (newest <= after)
+			return 0;
+		before = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+		len = s->len;
+		if (before == newest * 2) {
+			bool mine = s->gen == gen;
+
+			if (mine && len <= cap)
+				memcpy(buf, live_slot_data(l, i, k), len);
+			if (__atomic_load_n(&s->seq, __ATOMIC_ACQUIRE) == before) {
+				/* Another generation's frame, or one too
+				 * large for buf: none for this viewer. */
+				if (!mine || len > cap)
+					return 0;
+				*seq = newest;
+				return (ssize_t)len;
+			}
+		}
+		/* Overwritten while copied: a newer one is there. */
+	}
+}
+
+ssize_t
+live_wait(const struct live *l, unsigned i, uint32_t gen, uint64_t after,
+    int timeout_ms, unsigned char *buf, size_t cap, uint64_t *seq,
+    const volatile int *stop)
+{
+	const struct live_ring *r = &l->rings[i];
 	int64_t deadline = clock_us() + (int64_t)timeout_ms * 1000;
 
 	for (;;) {
 		uint32_t f = __atomic_load_n(&r->futex, __ATOMIC_ACQUIRE);
-		uint64_t newest = __atomic_load_n(&r->seq, __ATOMIC_ACQUIRE);
+		uint64_t newest;
+		ssize_t n;
 		int64_t left;
 
-		if (stop != NULL && *stop)
+		if ((stop != NULL && *stop) ||
+		    __atomic_load_n(&r->gen, __ATOMIC_ACQUIRE) != gen)
 			return -1;
-		if (newest > after) {
-			struct live_slot *s = &r->slots[newest % LIVE_SLOTS];
-			uint64_t before = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
-			size_t len = s->len;
-
-			if (before == newest * 2 && len <= cap) {
-				memcpy(buf, s->data, len);
-				if (__atomic_load_n(&s->seq, __ATOMIC_ACQUIRE) == before) {
-					*seq = newest;
-					return (ssize_t)len;
-				}
-			}
-			/* Overwritten while copied: a newer one is there. */
-			continue;
-		}
+		if ((n = live_copy(l, i, gen, after, buf, cap, seq)) > 0)
+			return n;
+		/* Skip what is not ours (another generation's, too large). */
+		newest = __atomic_load_n(&r->seq, __ATOMIC_ACQUIRE);
+		if (newest > after)
+			after = newest;
 		left = deadline - clock_us();
 		if (left <= 0)
 			return 0;
-		futex_wait(&r->futex, f, left > 200000 ? 200 : (int)(left / 1000) + 1);
+		futex_wait((volatile uint32_t *)&r->futex, f,
+		    left > 200000 ? 200 : (int)(left / 1000) + 1);
 	}
 }

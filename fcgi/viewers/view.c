@@ -3,60 +3,38 @@
  */
 #include "viewers/view.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
-#include "core/clock.h"
-#include "http/conn.h"
 #include "proc/config.h"
-#include "proc/scoreboard.h"
 #include "req/params.h"
 #include "streams/slots.h"
+#include "viewers/fanout.h"
 #include "viewers/ring.h"
 
 #define SNAPSHOT_WAIT_MS 5000	/* for a source's first frame */
-
-/*
- * Room before and after a frame in a viewer's buffer, so that the part's
- * head, the JPEG and the boundary that ends it go out in one write. The
- * boundary goes with the frame (the stream opened with the first one): a
- * client that shows a part when the next boundary arrives shows this frame
- * now, not one frame later.
- */
-#define PART_HEAD_MAX 96
-#define PART_TAIL "\r\n--" STREAM_BOUNDARY "\r\n"
+#define RETRY_AFTER_S 5
 
 static int
-send_part(struct response *r, unsigned char *buf, size_t len)
-{
-	char head[PART_HEAD_MAX];
-	int n = snprintf(head, sizeof(head),
-	    "Content-Type: image/jpeg\r\nContent-Length: %zu\r\n\r\n", len);
-	unsigned char *p = buf + PART_HEAD_MAX - n;
-
-	memcpy(p, head, (size_t)n);
-	memcpy(buf + PART_HEAD_MAX + len, PART_TAIL, sizeof(PART_TAIL) - 1);
-	if (sink_write(&r->body, p, (size_t)n + len + sizeof(PART_TAIL) - 1) < 0 ||
-	    response_flush(r) < 0)
-		return -1;
-	return 0;
-}
-
-static int
-view_snapshot(const struct server *srv, struct live_ring *ring,
+view_snapshot(const struct server *srv, unsigned i, uint32_t gen,
     struct response *r, struct err *e)
 {
-	unsigned char *buf = malloc(ring->max_frame);
+	struct live *l = srv->live;
+	unsigned char *buf = malloc(l->room);
 	uint64_t seq = 0;
 	ssize_t n;
 	int rc;
 
 	if (buf == NULL)
 		return err_set(e, ERR_INTERNAL, "out of memory");
-	live_want(ring);
-	n = live_wait(ring, 0, SNAPSHOT_WAIT_MS, buf, ring->max_frame, &seq,
+	live_want(l, i);
+	n = live_wait(l, i, gen, 0, SNAPSHOT_WAIT_MS, buf, l->room, &seq,
 	    srv->stop);
 	if (n <= 0) {
 		rc = err_set(e, ERR_TIMEOUT, "source has no frame yet (input "
@@ -73,82 +51,68 @@ out:
 }
 
 /*
- * A viewer: the newest frame each time the web server has read the last
- * one. A frame that arrives while the previous one is still unread in the
- * connection is skipped, so what waits for a slow viewer is at most one
- * frame here plus the web server's own buffers, and a fast viewer gets each
- * frame in one write. While the source reconnects the viewer waits and
- * resumes.
+ * A viewer: its headers and the opening boundary from here, then the
+ * connection goes to the fan-out (fanout.h), which sends it the newest
+ * frame each time the web server has read the last one; this worker is
+ * free at once. Viewers are counted against max_viewers, not stream
+ * slots.
  */
 static int
 view_stream(const struct server *srv, const struct request *req,
-    unsigned index, struct live_ring *ring, struct response *r,
-    struct err *e)
+    unsigned i, uint32_t gen, struct response *r, struct err *e)
 {
-	size_t cap = ring->max_frame;
-	unsigned char *buf = NULL;
-	uint64_t seq = 0;
-	int64_t last_sent;
-	int rc;
+	const struct config *cfg = srv->cfg;
+	struct live *l = srv->live;
+	int sndbuf = (int)cfg->stream_sndbuf, devnull;
 
 	(void)response_header(r, "Content-Type",
 	    "multipart/x-mixed-replace; boundary=" STREAM_BOUNDARY);
+	(void)response_header(r, "Cache-Control", "no-store");
+	(void)response_header(r, "X-Accel-Buffering", "no");
 	if (r->head)
 		return 1;
-	if ((rc = slots_take(srv, req, r, e)) < 0)
-		return rc;
-	if ((buf = malloc(PART_HEAD_MAX + cap + sizeof(PART_TAIL))) == NULL)
-		return err_set(e, ERR_INTERNAL, "out of memory");
-	if (srv->slot != NULL)
-		srv->slot->live_source = (int)index + 1;
-	live_want(ring);
+	if (req->conn_fd <= 0)
+		return err_set(e, ERR_INTERNAL, "no connection to hand over");
+	if (__atomic_add_fetch(&l->sh->viewers, 1, __ATOMIC_ACQ_REL) >
+	    cfg->max_viewers) {
+		__atomic_sub_fetch(&l->sh->viewers, 1, __ATOMIC_ACQ_REL);
+		__atomic_fetch_add(&l->sh->viewers_refused, 1, __ATOMIC_RELAXED);
+		(void)response_header(r, "Retry-After", "%d", RETRY_AFTER_S);
+		return err_set(e, ERR_NO_SLOT, "all %u viewers are taken "
+		    "(max_viewers); try again later", cfg->max_viewers);
+	}
+	live_want(l, i);
+	/* Live viewers skip frames while the web server has not read the
+	 * last one; a buffer of a whole frame or more lets each frame go in
+	 * one system call. */
+	if (sndbuf > 0)
+		(void)setsockopt(req->conn_fd, SOL_SOCKET, SO_SNDBUF, &sndbuf,
+		    sizeof(sndbuf));
 	/* Headers and the opening boundary at once: the client sees the
 	 * stream open before the first frame (which may wait for a
 	 * reconnecting source). */
 	if (sink_write(&r->body, "--" STREAM_BOUNDARY "\r\n",
 	    sizeof("--" STREAM_BOUNDARY "\r\n") - 1) < 0 ||
 	    response_flush(r) < 0) {
-		rc = err_set(e, ERR_GONE, "client went away");
-		goto out;
+		__atomic_sub_fetch(&l->sh->viewers, 1, __ATOMIC_ACQ_REL);
+		return err_set(e, ERR_GONE, "client went away");
 	}
-	last_sent = clock_ms();
-	for (;;) {
-		ssize_t n = live_wait(ring, seq, 1000, buf + PART_HEAD_MAX, cap,
-		    &seq, srv->stop);
-
-		if (n < 0)
-			break;
-		if (n > 0 && conn_unread(req->conn_fd) == 0) {
-			if (send_part(r, buf, (size_t)n) < 0) {
-				/* The viewer left (or stalled past
-				 * stream_timeout inside the write). */
-				rc = 1;
-				goto out;
-			}
-			last_sent = clock_ms();
-			continue;
-		}
-		/* Nothing sent (no frame for a second while the source
-		 * reconnects, or the last frame still unread): look whether
-		 * the viewer left or has taken nothing for too long. */
-		if (conn_is_gone(req->conn_fd) ||
-		    clock_ms() - last_sent > (int64_t)srv->cfg->stream_timeout * 1000) {
-			rc = 1;
-			goto out;
-		}
-		if (n == 0)
-			live_want(ring);
+	if (fanout_hand(l, req->conn_fd, i, gen, req->request_id,
+	    cfg->stream_timeout) < 0) {
+		__atomic_sub_fetch(&l->sh->viewers, 1, __ATOMIC_ACQ_REL);
+		__atomic_fetch_add(&l->sh->viewers_refused, 1, __ATOMIC_RELAXED);
+		/* The headers went out: the client sees a cut stream. */
+		return err_set(e, ERR_NO_SLOT, "the viewers' process takes no "
+		    "more: %s", strerror(errno));
 	}
-	/* Stopping: a clean end after the last boundary (an empty last
-	 * part, which clients skip). */
-	(void)sink_write(&r->body, "\r\n--" STREAM_BOUNDARY "--\r\n",
-	    sizeof("\r\n--" STREAM_BOUNDARY "--\r\n") - 1);
-	rc = 1;
-out:
-	if (srv->slot != NULL)
-		srv->slot->live_source = 0;
-	free(buf);
-	return rc;
+	/* Whatever this request would still write goes nowhere; the
+	 * connection lives on in the fan-out. */
+	if ((devnull = open("/dev/null", O_WRONLY | O_CLOEXEC)) >= 0) {
+		(void)dup2(devnull, req->conn_fd);
+		close(devnull);
+	}
+	r->handed_off = true;
+	return 1;
 }
 
 int
@@ -159,7 +123,8 @@ view_live(const struct server *srv, const struct request *req,
 	const struct params *p = req->params;
 	size_t lp = strlen(cfg->live_path), n;
 	const char *at;
-	char name[40];
+	char name[LIVE_NAME];
+	uint32_t gen;
 	int index;
 
 	/* The router chose this route on the decoded path and gated it. */
@@ -175,11 +140,10 @@ view_live(const struct server *srv, const struct request *req,
 		    (p->given & P_PRESET) ? "preset " : "",
 		    (p->given & P_PRESET) ? p->preset : "",
 		    (p->given & P_PRESET) ? ": " : "");
-	if ((index = live_find(cfg, name)) < 0 || srv->live == NULL ||
-	    (unsigned)index >= srv->live->n)
+	if (srv->live == NULL || (index = live_find(srv->live, name)) < 0)
 		return err_set(e, ERR_NOT_FOUND, "no such live source");
+	gen = __atomic_load_n(&srv->live->rings[index].gen, __ATOMIC_ACQUIRE);
 	if (p->snapshot)
-		return view_snapshot(srv, &srv->live->rings[index], r, e);
-	return view_stream(srv, req, (unsigned)index, &srv->live->rings[index],
-	    r, e);
+		return view_snapshot(srv, (unsigned)index, gen, r, e);
+	return view_stream(srv, req, (unsigned)index, gen, r, e);
 }

@@ -69,7 +69,8 @@ setup(void **state)
 	assert_int_equal(config_set(&f->c, "source cam", "max_frame_bytes",
 	    "65536", why, sizeof(why)), 0);
 	assert_int_equal(live_new(&f->l, &f->c), 0);
-	assert_int_equal(f->l.n, 1);
+	assert_int_equal(live_find(&f->l, "cam"), 0);
+	assert_true(f->l.rings[0].gen != 0);
 	assert_non_null(f->frame = malloc(MAX_FRAME));
 	*state = f;
 	return 0;
@@ -91,7 +92,7 @@ static void
 publish(struct fixture *f, uint64_t seq)
 {
 	frame_fill(f->frame, seq);
-	live_publish(&f->l.rings[0], f->frame, frame_len(seq));
+	live_publish(&f->l, 0, f->l.rings[0].gen, f->frame, frame_len(seq));
 }
 
 /*
@@ -99,14 +100,16 @@ publish(struct fixture *f, uint64_t seq)
  * of each and that sequences only grow. Exit status 0 when all held.
  */
 static void __attribute__((noreturn))
-reader(struct live_ring *r)
+reader(struct live *l)
 {
+	const struct live_ring *r = &l->rings[0];
 	unsigned char *buf = malloc(MAX_FRAME);
 	uint64_t seq = 0, last = 0;
 	unsigned got = 0;
 
 	while (buf != NULL && last < FRAMES) {
-		ssize_t n = live_wait(r, last, 5000, buf, MAX_FRAME, &seq, NULL);
+		ssize_t n = live_wait(l, 0, r->gen, last, 5000, buf, MAX_FRAME,
+		    &seq, NULL);
 
 		if (n <= 0 || seq <= last || frame_check(buf, (size_t)n, seq) < 0)
 			_exit(1);
@@ -127,7 +130,7 @@ never_a_torn_frame(void **state)
 		readers[i] = fork();
 		assert_true(readers[i] >= 0);
 		if (readers[i] == 0)
-			reader(&f->l.rings[0]);
+			reader(&f->l);
 	}
 	writer = fork();
 	assert_true(writer >= 0);
@@ -161,21 +164,21 @@ newest_or_timeout(void **state)
 	assert_non_null(buf);
 	/* Nothing published yet: a timeout, seq untouched. */
 	t0 = clock_ms();
-	assert_int_equal(live_wait(r, 0, 50, buf, MAX_FRAME, &seq, NULL), 0);
+	assert_int_equal(live_wait(&f->l, 0, r->gen, 0, 50, buf, MAX_FRAME, &seq, NULL), 0);
 	assert_true(clock_ms() - t0 >= 40);
 	assert_int_equal(seq, 0);
 	/* Three published: the newest, not the next. */
 	for (uint64_t s = 1; s <= 3; s++)
 		publish(f, s);
-	n = live_wait(r, 0, 1000, buf, MAX_FRAME, &seq, NULL);
+	n = live_wait(&f->l, 0, r->gen, 0, 1000, buf, MAX_FRAME, &seq, NULL);
 	assert_int_equal(seq, 3);
 	assert_int_equal(n, (ssize_t)frame_len(3));
 	assert_int_equal(frame_check(buf, (size_t)n, 3), 0);
 	/* Nothing newer than 3: a timeout again, seq kept. */
-	assert_int_equal(live_wait(r, 3, 30, buf, MAX_FRAME, &seq, NULL), 0);
+	assert_int_equal(live_wait(&f->l, 0, r->gen, 3, 30, buf, MAX_FRAME, &seq, NULL), 0);
 	assert_int_equal(seq, 3);
 	/* A frame over max_frame is never published. */
-	live_publish(r, buf, MAX_FRAME + 1);
+	live_publish(&f->l, 0, r->gen, buf, MAX_FRAME + 1);
 	assert_int_equal(r->seq, 3);
 	free(buf);
 }
@@ -197,7 +200,7 @@ stop_ends_the_wait(void **state)
 	/* Set before: at once, even with a frame waiting. */
 	*stop = 1;
 	publish(f, 1);
-	assert_int_equal(live_wait(r, 0, 5000, buf, sizeof(buf), &seq, stop), -1);
+	assert_int_equal(live_wait(&f->l, 0, r->gen, 0, 5000, buf, sizeof(buf), &seq, stop), -1);
 	/* Set while waiting (by another process): well before the timeout. */
 	*stop = 0;
 	pid = fork();
@@ -208,10 +211,76 @@ stop_ends_the_wait(void **state)
 		_exit(0);
 	}
 	t0 = clock_ms();
-	assert_int_equal(live_wait(r, 1, 5000, buf, sizeof(buf), &seq, stop), -1);
+	assert_int_equal(live_wait(&f->l, 0, r->gen, 1, 5000, buf, sizeof(buf), &seq, stop), -1);
 	assert_true(clock_ms() - t0 < 1000);
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	munmap((void *)stop, sizeof(*stop));
+}
+
+static void
+set(struct config *c, const char *section, const char *key, const char *v)
+{
+	char why[300];
+
+	assert_int_equal(config_set(c, section, key, v, why, sizeof(why)), 0);
+}
+
+/*
+ * Reloads give rings by name: a kept source keeps its ring and
+ * generation (its viewers stay), a changed one keeps them but its reader
+ * restarts, a removed one's ring changes generation (its viewers end), and
+ * a ring given to a new source never hands out the old source's frames.
+ */
+static void
+rings_follow_names(void **state)
+{
+	struct fixture *f = *state;
+	struct config a, b;
+	struct live l;
+	int restart[LIVE_RINGS], cam1, cam2, cam3;
+	uint32_t g1, g2;
+	unsigned char buf[64];
+	uint64_t seq = 0;
+
+	(void)f;
+	config_init(&a);
+	config_init(&b);
+	set(&a, "source cam1", "input", "/a");
+	set(&a, "source cam2", "input", "/b");
+	set(&a, "source cam4", "input", "/d");
+	assert_int_equal(live_new(&l, &a), 0);
+	cam1 = live_find(&l, "cam1");
+	cam2 = live_find(&l, "cam2");
+	assert_true(cam1 >= 0 && cam2 >= 0 && cam1 != cam2);
+	g1 = l.rings[cam1].gen;
+	g2 = l.rings[cam2].gen;
+	live_publish(&l, (unsigned)cam1, g1, (const unsigned char *)"one", 3);
+	/* Reordered, cam1 gone, cam3 new, cam4's input changed. */
+	set(&b, "source cam3", "input", "/c");
+	set(&b, "source cam4", "input", "/e");
+	set(&b, "source cam2", "input", "/b");
+	live_assign(&l, &a, &b, restart);
+	assert_int_equal(live_find(&l, "cam2"), cam2);
+	assert_int_equal(l.rings[cam2].gen, g2);
+	assert_int_equal(restart[cam2], 0);
+	assert_int_equal(live_find(&l, "cam1"), -1);
+	assert_int_equal(restart[cam1], 1);
+	assert_int_equal(restart[live_find(&l, "cam4")], 1);
+	cam3 = live_find(&l, "cam3");
+	assert_true(cam3 >= 0 && cam3 != cam2);
+	/* A viewer of the old cam1 sees its generation end. */
+	assert_true(l.rings[cam1].gen != g1);
+	assert_int_equal(live_wait(&l, (unsigned)cam1, g1, 0, 1000, buf,
+	    sizeof(buf), &seq, NULL), -1);
+	/* Whatever ring cam3 got, cam1's frame is not cam3's. */
+	assert_int_equal(live_copy(&l, (unsigned)cam3, l.rings[cam3].gen, 0,
+	    buf, sizeof(buf), &seq), 0);
+	/* A max_frame_bytes past what was mapped at start: refused. */
+	set(&b, "source cam3", "max_frame_bytes", "67108864");
+	assert_int_equal(live_fits(&l, &b, (char *)buf, sizeof(buf)), -1);
+	live_free(&l);
+	config_cleanup(&a);
+	config_cleanup(&b);
 }
 
 int
@@ -221,6 +290,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(never_a_torn_frame, setup, teardown),
 		cmocka_unit_test_setup_teardown(newest_or_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(stop_ends_the_wait, setup, teardown),
+		cmocka_unit_test_setup_teardown(rings_follow_names, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
