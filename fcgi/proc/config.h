@@ -79,9 +79,12 @@ struct config {
 	char *live_path;	/* URL prefix of live sources, "/live" */
 	unsigned stream_timeout;	/* s a stream may wait for its client */
 	unsigned stream_sndbuf;	/* bytes of socket buffer per stream */
+	unsigned max_viewers;	/* live viewers at once, all sources */
 	/* [source NAME] */
 	struct source {
 		char *name, *input;
+		char *format;		/* libav demuxer or device; NULL: probed */
+		char *options;		/* its AVOptions, "key=value ..."; NULL */
 		unsigned width, height;	/* 0 = the input's size */
 		unsigned quality;
 		double fps;		/* cap; 0 = the input's rate */

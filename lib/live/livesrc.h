@@ -1,17 +1,20 @@
 /*
  * livesrc - the decode side of a live source: frames from a configured
- * input (an HTTP MJPEG feed, RTSP, a TCP stream, any URL or device libav
- * opens, or a file played in a loop at its own pace), each handed out as
- * one JPEG. An input that already is JPEG frames of the output's size is
- * passed through: its bytes as they came, nothing decoded or encoded.
+ * input (an HTTP MJPEG feed, RTSP, a TCP stream pulled or pushed into a
+ * listening input, a camera or any device libavdevice opens, a lavfi
+ * graph, any URL libav opens, or a file played in a loop at its own pace),
+ * each handed out as one JPEG. An input that already is JPEG frames of
+ * the output's size is passed through: its bytes as they came, nothing
+ * decoded or encoded.
  *
  * The input is a URL from the config, never from a request: unlike vid,
  * libav's protocols are all reachable here.
  * Blocking: livesrc_open() and livesrc_next() block on the input (network
- * reads, and for a file the wait until the next frame is due); a read
- * that gets nothing for timeout_ms fails, and *stop, checked by libav's
- * interrupt callback every ~100 ms and after each frame, ends either
- * within about that. One codec thread; no thread is started.
+ * reads, and for a file or lavfi the wait until the next frame is due); a
+ * read that gets nothing for timeout_ms fails (a listening input's open
+ * waits for its pusher without a limit; its reads have it), and *stop,
+ * checked by libav's interrupt callback every ~100 ms and after each
+ * frame, ends either within about that. One codec thread; no thread is started.
  * Ownership: livesrc_open() copies what it keeps of cfg except the
  * strings and the stop flag, which must outlive the livesrc.
  */
@@ -25,11 +28,18 @@
 
 struct livesrc_cfg {
 	/* Any URL or device libav opens (http://host/feed.mjpg, rtsp://,
-	 * tcp://, a file path played in a loop at its own pace). */
+	 * tcp://, tcp://HOST:PORT?listen=1 waiting for a pusher, /dev/video0
+	 * or v4l2:PATH, a lavfi graph, a file path played in a loop at its
+	 * own pace). */
 	const char *input;
-	/* libav's demuxer name, forced; NULL: "mpjpeg" for an http(s) URL
-	 * ending in .mjpg or .mjpeg, else probed. */
+	/* libav's demuxer or device name, forced; NULL: v4l2 for v4l2:PATH
+	 * and /dev/video*, "mpjpeg" for an http(s) URL ending in .mjpg or
+	 * .mjpeg, else probed. */
 	const char *format;
+	/* The demuxer's, device's or protocol's AVOptions, "key=value ..."
+	 * (syntax: live/liveopt.h), over live's own; a key the open leaves
+	 * unused fails it. NULL: none. */
+	const char *options;
 	unsigned width, height;	/* output box, fit inside; 0 = input size */
 	unsigned quality;	/* JPEG quality when re-encoding; 0 = 80 */
 	double fps;		/* cap; 0 = the input's rate */
