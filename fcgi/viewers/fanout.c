@@ -80,6 +80,7 @@ struct viewer {
 	unsigned request_id;
 	int64_t timeout_ms;
 	int64_t live_ms;	/* when it last had nothing waiting */
+	uint64_t offered;	/* the newest frame offered to it */
 	struct frame *pending;	/* half-written, or NULL */
 	size_t off;
 	bool out_armed;		/* EPOLLOUT asked for */
@@ -304,6 +305,9 @@ viewer_offer(struct fanout *fo, struct viewer *v, int64_t now)
 {
 	struct frame *f;
 
+	if (v->offered >= fo->rings[v->ring].seq)
+		return;
+	v->offered = fo->rings[v->ring].seq;
 	if (v->pending != NULL || conn_unread(v->fd) > 0)
 		return;
 	v->live_ms = now;
@@ -389,8 +393,11 @@ fanout_frames(struct fanout *fo)
 	for (unsigned i = 0; i < LIVE_RINGS; i++) {
 		struct viewer *v, *next;
 
-		if (fo->rings[i].count == 0 || !ring_refresh(fo, i))
+		if (fo->rings[i].count == 0)
 			continue;
+		/* A viewer that came meanwhile may have copied it already:
+		 * every viewer is offered what it was not offered yet. */
+		(void)ring_refresh(fo, i);
 		for (v = fo->rings[i].head; v != NULL; v = next) {
 			next = v->next;
 			viewer_offer(fo, v, now);

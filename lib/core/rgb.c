@@ -19,7 +19,7 @@ rgb_alloc(struct rgb *r, unsigned w, unsigned h)
 	    __builtin_mul_overflow(r->stride, (size_t)h, &bytes) ||
 	    bytes > RGB_MAX_BYTES)
 		return -1;
-	if ((r->px = malloc(bytes)) == NULL)
+	if ((r->px = malloc(bytes + RGB_PAD)) == NULL)
 		return -1;
 	return 0;
 }

@@ -25,6 +25,12 @@ struct rgb {
  */
 #define RGB_MAX_STRIDE	((size_t)INT_MAX)
 #define RGB_MAX_BYTES	((size_t)1 << 32)
+/*
+ * Bytes allocated past the last row: libswscale's SIMD writers store whole
+ * vectors and run up to this far past a row whose length is not a multiple
+ * of their width (measured: 16 bytes for RGB24 at 200 pixels a row).
+ */
+#define RGB_PAD		64
 
 /* 0, or -1 when w x h is 0 or over the maxima above, or out of memory. */
 int rgb_alloc(struct rgb *r, unsigned w, unsigned h);
