@@ -12,7 +12,7 @@
 VERSION  := 0.1.0
 CC       ?= cc
 PYTHON   ?= /usr/bin/python3
-PKGS     := GraphicsMagick fcgi inih libcrypto libavformat libavcodec libswscale libswresample libavutil lcms2 libwebpmux libwebp zlib libavif libjxl libpng16
+PKGS     := GraphicsMagick fcgi inih libcrypto libavdevice libavformat libavcodec libswscale libswresample libavutil lcms2 libwebpmux libwebp zlib libavif libjxl libpng16
 TEST_PKGS := cmocka
 
 # BUILD=DIR puts the objects elsewhere (several builds of one tree at once).

@@ -22,7 +22,7 @@ set -euo pipefail
 # [program] tests and make bench-program: cjpeg (libjpeg-turbo-progs), gunicorn
 PKGS="gcc make pkg-config
   libgraphicsmagick1-dev libfcgi-dev libinih-dev libcmocka-dev libssl-dev
-  libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
+  libavdevice-dev libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
   liblcms2-dev libwebp-dev zlib1g-dev libavif-dev libjxl-dev libpng-dev
   nginx lighttpd spawn-fcgi
   python3-pytest python3-pil python3-prometheus-client graphicsmagick

@@ -19,6 +19,7 @@
 
 #include "proc/config_wm.h"
 #include "http/accept.h"
+#include "live/liveopt.h"
 #include "req/params.h"
 
 /* State of one ini_parse() run: the target and the first reason to refuse. */
@@ -35,6 +36,7 @@ config_init(struct config *c)
 	c->max_requests = 0;
 	c->request_timeout = 60;
 	c->max_streams = 16;
+	c->max_viewers = 1000;
 	c->quality = 75;	/* as GraphicsMagick and Pillow: the size the issue measures against */
 	c->max_file_size = 200ull << 20;
 	c->max_source_pixels = 100000000ull;	/* 100 MP */
@@ -42,7 +44,7 @@ config_init(struct config *c)
 	c->max_frames = 300;
 	/* blur/sharpen: ~3-5 s of one core */
 	c->max_filter_work = 1500000000ull;
-	c->avif_speed = 8;	/* measured: README "AVIF and JPEG XL" */
+	c->avif_speed = 6;	/* measured: README "AVIF and JPEG XL" */
 	c->jxl_effort = 3;
 	c->max_memory = 512ull << 20;
 	c->max_duration = 6 * 3600;
@@ -91,6 +93,8 @@ config_cleanup(struct config *c)
 	for (unsigned i = 0; i < c->n_sources; i++) {
 		free(c->sources[i].name);
 		free(c->sources[i].input);
+		free(c->sources[i].format);
+		free(c->sources[i].options);
 	}
 	free(c->sources);
 	free(c->live_path);
@@ -354,6 +358,23 @@ set_source(struct config *c, const char *name, const char *key,
 	}
 	if (strcmp(key, "input") == 0)
 		return set_str(&src->input, v, why, len);
+	if (strcmp(key, "format") == 0) {
+		if (!liveopt_format_known(v)) {
+			snprintf(why, len, "source %s: format: libav has no "
+			    "demuxer or device named '%.40s'", name, v);
+			return -1;
+		}
+		return set_str(&src->format, v, why, len);
+	}
+	if (strcmp(key, "options") == 0) {
+		char bad[160];
+
+		if (liveopt_check(v, bad, sizeof(bad)) < 0) {
+			snprintf(why, len, "source %s: options: %s", name, bad);
+			return -1;
+		}
+		return set_str(&src->options, v, why, len);
+	}
 	if (strcmp(key, "size") == 0) {
 		unsigned w, h;
 		char extra;
@@ -414,6 +435,9 @@ config_set(struct config *c, const char *section, const char *key,
 			return set_uint(&c->request_timeout, v, 0, 86400, key, why, len);
 		if (strcmp(key, "max_streams") == 0)
 			return set_uint(&c->max_streams, v, 0, 4096, key, why, len);
+		if (strcmp(key, "max_viewers") == 0)
+			return set_uint(&c->max_viewers, v, 1, 1000000, key, why,
+			    len);
 		if (strcmp(key, "user") == 0)
 			return set_str(&c->user, v, why, len);
 		if (strcmp(key, "group") == 0)

@@ -10,13 +10,16 @@
  * fit inside the box (vid_render()) and encoded once with
  * img_encode_rgb_opts(), the server's one JPEG encoder.
  *
- * Times: a network input's frames are timed by their arrival on the one
- * clock (core/clock; camera timestamps drift and restart); a file's by
- * its timestamps on the core's pacer (vid_pace) from its first frame, the
- * schedule running on seamlessly each time the file starts again (from
- * the start, vid_seek()).
- * The network open (URL, interrupt callback, timeouts) is live's own: a
- * configured input, never a user's file.
+ * Times: a network input's or a device's frames are timed by their
+ * arrival on the one clock (core/clock; camera timestamps drift and
+ * restart); a file's, and a generator's (lavfi, which makes frames as fast
+ * as they are read), by their timestamps on the core's pacer (vid_pace)
+ * from the first frame, a file's schedule running on seamlessly each time
+ * it starts again (from the start, vid_seek()).
+ * The network open (URL, format, the config's options over live's own,
+ * interrupt callback, timeouts) is live's own: a configured input, never a
+ * user's file. A listening input (listen=1) waits for its pusher as long
+ * as it takes; only the reads after it connected have the timeout.
  */
 #include "live/livesrc.h"
 
@@ -31,10 +34,13 @@
 #include "core/clock.h"
 #include "core/sink.h"
 #include "live/jpeg_plain.h"
+#include "live/liveopt.h"
 #include "img/img.h"
 #include "req/geom.h"
 #include "req/params.h"
 #include "vid/core.h"
+
+#include <libavdevice/avdevice.h>
 
 #define DEFAULT_TIMEOUT_MS	5000
 #define DEFAULT_QUALITY		80
@@ -45,6 +51,7 @@ struct livesrc {
 	struct vctx v;		/* fmt, st, si; dec NULL until a packet needs it */
 	struct vid_reader r;
 	bool file;		/* a regular file: played in a loop at its pace */
+	bool paced;		/* a file or lavfi: frames at their times */
 	bool intra;		/* every packet a whole picture (MJPEG) */
 	double deadline;	/* the interrupt callback gives up past it */
 	AVPacket *held;		/* a passed-through frame being handed out */
@@ -100,6 +107,7 @@ int
 livesrc_init(void)
 {
 	vid_init();
+	avdevice_register_all();
 	avformat_network_init();
 	return img_init();
 }
@@ -198,8 +206,8 @@ ls_schedule(struct livesrc *ls, double sec, double dur, double *t)
 
 	if (isnan(ls->pc.origin))
 		ls->pc.origin = now;
-	if (!ls->file || isnan(sec)) {
-		if (!ls->file || isnan(ls->pc.pass_first))
+	if (!ls->paced || isnan(sec)) {
+		if (!ls->paced || isnan(ls->pc.pass_first))
 			sec = now - ls->pc.origin;
 		else
 			sec = ls->last_sec + dur;
@@ -349,14 +357,66 @@ reader_init(struct livesrc *ls)
 	ls->r.ctx = ls;
 }
 
+/*
+ * What cfg names: the URL or device libav opens and its input format
+ * (NULL: probed). "v4l2:PATH", and a /dev/video* path without a format,
+ * are v4l2 devices; a format of the config wins over both guesses.
+ */
+static int
+ls_resolve(const struct livesrc_cfg *cfg, const char **url,
+    const AVInputFormat **ifmt, struct err *e)
+{
+	const char *name = cfg->format != NULL && cfg->format[0] != '\0' ?
+	    cfg->format : NULL;
+
+	*url = cfg->input;
+	*ifmt = NULL;
+	if (strncmp(*url, "v4l2:", 5) == 0) {
+		*url += 5;
+		if (name == NULL)
+			name = "v4l2";
+	} else if (name == NULL && strncmp(*url, "/dev/video", 10) == 0) {
+		name = "v4l2";
+	}
+	if (name != NULL) {
+		if ((*ifmt = av_find_input_format(name)) == NULL)
+			return err_set(e, ERR_INTERNAL,
+			    "no input format %s in libav", name);
+	} else if (is_mjpeg_url(*url)) {
+		*ifmt = av_find_input_format("mpjpeg");
+	}
+	return 0;
+}
+
+/*
+ * A key of the config's options that the open left in opts: neither the
+ * format nor its protocol took it (a key of some other demuxer, or one
+ * that does not apply here). Refused rather than silently ignored.
+ */
+static int
+ls_unused(const struct livesrc *ls, const AVDictionary *user,
+    const AVDictionary *opts, struct err *e)
+{
+	const AVDictionaryEntry *t = NULL;
+
+	while ((t = av_dict_get(user, "", t, AV_DICT_IGNORE_SUFFIX)) != NULL)
+		if (av_dict_get(opts, t->key, NULL, AV_DICT_MATCH_CASE) != NULL)
+			return err_set(e, ERR_INTERNAL, "%s: option %s: not "
+			    "one of %s's or its protocol's", ls->cfg.input,
+			    t->key, ls->v.fmt->iformat->name);
+	return 0;
+}
+
 struct livesrc *
 livesrc_open(const struct livesrc_cfg *cfg, struct err *e)
 {
 	struct livesrc *ls = calloc(1, sizeof(*ls));
 	const AVInputFormat *ifmt = NULL;
 	const AVCodecDescriptor *desc;
-	AVDictionary *opts = NULL;
-	bool mpjpeg;
+	AVDictionary *opts = NULL, *user = NULL;
+	const char *url;
+	char why[160];
+	bool mpjpeg, listening;
 	int rc;
 
 	if (ls == NULL) {
@@ -381,16 +441,17 @@ livesrc_open(const struct livesrc_cfg *cfg, struct err *e)
 		err_set(e, ERR_INTERNAL, "live source without input");
 		goto fail;
 	}
-	ls->file = is_file(cfg->input);
-	if (cfg->format != NULL && cfg->format[0] != '\0') {
-		if ((ifmt = av_find_input_format(cfg->format)) == NULL) {
-			err_set(e, ERR_INTERNAL, "no input format %s in libav",
-			    cfg->format);
-			goto fail;
-		}
-	} else if (is_mjpeg_url(cfg->input)) {
-		ifmt = av_find_input_format("mpjpeg");
+	if (ls_resolve(cfg, &url, &ifmt, e) < 0)
+		goto fail;
+	if (liveopt_parse(cfg->options, &user, why, sizeof(why)) < 0) {
+		err_set(e, ERR_INTERNAL, "%s: options: %s", cfg->input, why);
+		goto fail;
 	}
+	/* A device reads no file, whatever its name. */
+	ls->file = (ifmt == NULL || !(ifmt->flags & AVFMT_NOFILE)) &&
+	    is_file(url);
+	ls->paced = ls->file ||
+	    (ifmt != NULL && strcmp(ifmt->name, "lavfi") == 0);
 	mpjpeg = ifmt != NULL && strcmp(ifmt->name, "mpjpeg") == 0;
 	if ((ls->v.pkt = av_packet_alloc()) == NULL ||
 	    (ls->held = av_packet_alloc()) == NULL ||
@@ -415,14 +476,26 @@ livesrc_open(const struct livesrc_cfg *cfg, struct err *e)
 		av_dict_set(&opts, "probesize", "32", 0);
 		av_dict_set(&opts, "analyzeduration", "0", 0);
 	}
-	ls->deadline = clock_s() + ls->timeout;
-	rc = avformat_open_input(&ls->v.fmt, cfg->input, ifmt, &opts);
-	av_dict_free(&opts);
+	/* The config's options over live's own. */
+	if (av_dict_copy(&opts, user, 0) < 0) {
+		err_set(e, ERR_INTERNAL, "out of memory");
+		goto fail;
+	}
+	/* A listening input waits for its pusher as long as it takes (*stop
+	 * still ends the wait); once it connected, each read waits at most
+	 * rw_timeout. */
+	listening = liveopt_listens(url, opts);
+	ls->deadline = listening ? 0 : clock_s() + ls->timeout;
+	rc = avformat_open_input(&ls->v.fmt, url, ifmt, &opts);
 	if (rc < 0) {
 		/* avformat_open_input() freed the context on failure. */
 		ls_fail(ls, rc, e, "cannot open");
 		goto fail;
 	}
+	if (ls_unused(ls, user, opts, e) < 0)
+		goto fail;
+	av_dict_free(&opts);
+	av_dict_free(&user);
 	if (!mpjpeg) {
 		ls->deadline = clock_s() + ls->timeout;
 		if ((rc = avformat_find_stream_info(ls->v.fmt, NULL)) < 0) {
@@ -446,6 +519,8 @@ livesrc_open(const struct livesrc_cfg *cfg, struct err *e)
 	reader_init(ls);
 	return ls;
 fail:
+	av_dict_free(&opts);
+	av_dict_free(&user);
 	livesrc_close(ls);
 	return NULL;
 }
@@ -508,8 +583,9 @@ livesrc_next(struct livesrc *ls, const unsigned char **jpeg, size_t *len,
 	av_packet_unref(ls->held);
 	if ((rc = ls_next(ls, jpeg, len, &t, e)) != 0)
 		return rc;
-	/* A file plays at its own pace; a network input as it comes. */
-	if (ls->file)
+	/* A file or a generator plays at its own pace; a network input or
+	 * a device as it comes. */
+	if (ls->paced)
 		vid_pace_wait(&ls->pc, t, ls->cfg.stop);
 	if (stopped(ls))
 		return 1;
