@@ -168,6 +168,14 @@ if want image || want video; then
     if want video; then
         echo
         "$PEERS/bench-video.sh" "project=$URL" | tee "$TMPD/video.txt"
+        # format=hls: playlist and first-segment TTFB, remuxed segments/s
+        # against `ffmpeg -ss T -t 6 -c copy -f mp4` per request (its own
+        # stack and 720p file; HLS_RUNS=0 skips it)
+        if [ "${HLS_RUNS:-3}" != 0 ]; then
+            echo
+            MEDIAFCGI_BIN="$BIN" "$PY" "$ROOT/scripts/bench_hls.py" --bin "$BIN" \
+                --runs "${HLS_RUNS:-3}" | tee "$TMPD/hls.txt"
+        fi
     fi
 
     # serve.py writes the memory peaks when it stops
@@ -291,7 +299,7 @@ fi
 # ------------------------------------------------------------------ summary
 echo
 echo "================================================================== summary"
-for p in image formats video live; do
+for p in image formats video hls live; do
     [ -s "$TMPD/$p.txt" ] || continue
     echo
     echo "-- $p"

@@ -22,24 +22,30 @@
 #include "req/sniff.h"
 #include "route/status.h"
 #include "streams/file.h"
+#include "streams/hls_route.h"
 #include "vid/vid.h"
 #include "viewers/view.h"
 
 /*
  * Validators for the answer: ETag and Last-Modified always, and true when
  * the client's copy is current (the caller answers 304 without decoding).
+ * etag (CACHE_ETAG_LEN bytes, may be NULL) gets the ETag.
  */
 static bool
 route_validators(const struct config *cfg, const struct request *req,
     const struct stat *st, const struct params *p, enum media_type out,
-    struct response *r)
+    struct response *r, char *etag)
 {
-	char variant[1024], etag[CACHE_ETAG_LEN], date[64];
+	char variant[1024], own[CACHE_ETAG_LEN], date[64];
 	struct params v = *p;
 	int n;
 
-	/* The same answer whatever URL expiry it was asked with. */
-	v.given &= ~P_EXPIRES;
+	if (etag == NULL)
+		etag = own;
+	/* The same answer whatever URL expiry it was asked with; but an HLS
+	 * playlist writes the expiry (and signatures) into its URLs. */
+	if (p->format != OUT_HLS || (p->given & P_SEG))
+		v.given &= ~P_EXPIRES;
 	n = params_canonical(&v, variant, sizeof(variant) - 16);
 	if (n < 0)
 		n = 0;
@@ -55,7 +61,7 @@ route_validators(const struct config *cfg, const struct request *req,
 		snprintf(variant + n, sizeof(variant) - (size_t)n, "#wm%08x",
 		    wm ? (unsigned)wm->id : 0u);
 	}
-	cache_etag(st, variant, etag, sizeof(etag));
+	cache_etag(st, variant, etag, CACHE_ETAG_LEN);
 	cache_http_date(st->st_mtim.tv_sec, date, sizeof(date));
 	(void)response_header(r, "ETag", "%s", etag);
 	(void)response_header(r, "Last-Modified", "%s", date);
@@ -80,7 +86,7 @@ route_image(const struct config *cfg, const struct request *req, int fd,
 
 	if (cfg->cache_control != NULL)
 		(void)response_header(r, "Cache-Control", "%s", cfg->cache_control);
-	if (route_validators(cfg, req, st, p, out, r)) {
+	if (route_validators(cfg, req, st, p, out, r, NULL)) {
 		response_status(r, 304);
 		return 0;
 	}
@@ -167,7 +173,7 @@ route_video(const struct server *srv, const struct request *req, int fd,
     struct response *r, struct err *e)
 {
 	const struct config *cfg = srv->cfg;
-	char url[PATH_MAX_URI + PARAMS_MAX_QUERY];
+	char url[PATH_MAX_URI + PARAMS_MAX_QUERY], etag[CACHE_ETAG_LEN];
 	struct params small;	/* format=blurhash: a still on a small box */
 	struct vid_job job = {
 		.params = blurhash_job_params(p, &small), .fd = fd,
@@ -178,13 +184,20 @@ route_video(const struct server *srv, const struct request *req, int fd,
 
 	if (PARAMS_IS_STREAM(p->format))
 		return stream_file(srv, req, fd, st->st_size, type, p, r, e);
-	sprite_url(cfg, req, p, url, sizeof(url));
 	if (cfg->cache_control != NULL)
 		(void)response_header(r, "Cache-Control", "%s", cfg->cache_control);
-	if (route_validators(cfg, req, st, p, MT_COUNT + (int)p->format, r)) {
+	if (route_validators(cfg, req, st, p, MT_COUNT + (int)p->format, r,
+	    etag)) {
 		response_status(r, 304);
 		return 0;
 	}
+	/* The playlist and its segments (deterministic: validated above).
+	 * struct request carries no Range header yet: segments are answered
+	 * whole until it does (hls_route() takes it). */
+	if (p->format == OUT_HLS)
+		return hls_route(srv, req, NULL, NULL, etag, fd, st->st_size,
+		    type, p, r, e);
+	sprite_url(cfg, req, p, url, sizeof(url));
 	(void)response_header(r, "Content-Type", "%s", vid_output_mime(&job));
 	(void)response_header(r, "X-Content-Type-Options", "nosniff");
 	return vid_run(&job, &r->body, e);

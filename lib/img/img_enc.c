@@ -195,7 +195,7 @@ enc_type(enum out_format f, enum media_type src)
 	case OUT_GIF: return MT_GIF;
 	case OUT_AVIF: return MT_AVIF;
 	case OUT_JXL: return MT_JXL;
-	case OUT_VTT: case OUT_MJPEG: case OUT_MP4: case OUT_WEBM:
+	case OUT_VTT: case OUT_MJPEG: case OUT_MP4: case OUT_WEBM: case OUT_HLS:
 		return MT_UNKNOWN;
 	case OUT_BLURHASH:	/* pixels made as for JPEG: no alpha */
 		return MT_JPEG;

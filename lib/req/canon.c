@@ -148,6 +148,11 @@ params_canonical(const struct params *p, char *buf, size_t len)
 		canon_add(&c, "bx=%u", p->bx);
 	if (p->given & P_BY)
 		canon_add(&c, "by=%u", p->by);
+	/* Added last: the forms above (ETags, signatures) stay as they were. */
+	if (p->given & P_SEGMENT)
+		canon_add(&c, "segment=%u", p->segment);
+	if (p->given & P_SEG)
+		canon_add(&c, "seg=%u.ts", p->seg);
 	if (!c.full)
 		rc = (int)c.pos;
 out:

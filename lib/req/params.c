@@ -57,7 +57,7 @@ static const char *const format_names[] = {
 	[OUT_WEBP] = "webp", [OUT_GIF] = "gif", [OUT_VTT] = "vtt",
 	[OUT_AUTO] = "auto", [OUT_MJPEG] = "mjpeg", [OUT_MP4] = "mp4",
 	[OUT_WEBM] = "webm", [OUT_AVIF] = "avif", [OUT_JXL] = "jxl",
-	[OUT_BLURHASH] = "blurhash",
+	[OUT_BLURHASH] = "blurhash", [OUT_HLS] = "hls",
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -305,7 +305,7 @@ parse_format(const struct param_def *d, const char *v, struct params *p,
 		i = OUT_JPEG;
 	if (i < 0)
 		return bad(e, d->name, "expected jpeg, png, webp, gif, avif, jxl, "
-		    "vtt, auto, blurhash, mjpeg, mp4 or webm");
+		    "vtt, auto, blurhash, mjpeg, mp4, webm or hls");
 	p->format = (enum out_format)i;
 	return 0;
 }
@@ -494,6 +494,43 @@ parse_expires(const struct param_def *d, const char *v, struct params *p,
 	return 0;
 }
 
+/*
+ * seg=: a segment of format=hls, 0..PARAMS_MAX_SEG, optionally written
+ * "N.ts": playlists end segment URLs so, because some HLS clients (ffmpeg's
+ * hls demuxer since 5.1.6) take the text after the URL's last '.' for the
+ * segment's type and refuse MPEG-TS under another name.
+ */
+static int
+parse_seg(const struct param_def *d, const char *v, struct params *p,
+    struct err *e)
+{
+	char num[8];
+	size_t n = strlen(v);
+
+	if (n > 3 && strcmp(v + n - 3, ".ts") == 0)
+		n -= 3;
+	if (n >= sizeof(num))
+		n = sizeof(num) - 1;	/* too long: whole_uint() refuses it */
+	memcpy(num, v, n);
+	num[n] = '\0';
+	if (strlen(v) - n > 3 || !whole_uint(num, 6, 0, PARAMS_MAX_SEG, &p->seg))
+		return bad(e, d->name, "expected a segment number 0..%d",
+		    PARAMS_MAX_SEG);
+	return 0;
+}
+
+/* segment=: whole seconds a segment of format=hls lasts. */
+static int
+parse_segment(const struct param_def *d, const char *v, struct params *p,
+    struct err *e)
+{
+	if (!whole_uint(v, 2, PARAMS_MIN_SEGMENT, PARAMS_MAX_SEGMENT,
+	    &p->segment))
+		return bad(e, d->name, "expected whole seconds %d..%d",
+		    PARAMS_MIN_SEGMENT, PARAMS_MAX_SEGMENT);
+	return 0;
+}
+
 /* bx=, by=: BlurHash components 1..9 into the unsigned field at d->off. */
 static int
 parse_components(const struct param_def *d, const char *v, struct params *p,
@@ -584,6 +621,8 @@ static const struct param_def defs[] = {
 	{ PARAM("wm", P_WM, parse_wm) },
 	{ PARAM("bx", P_BX, parse_components), FIELD(bx) },
 	{ PARAM("by", P_BY, parse_components), FIELD(by) },
+	{ PARAM("seg", P_SEG, parse_seg) },
+	{ PARAM("segment", P_SEGMENT, parse_segment) },
 };
 
 /* One "name[=value]" of n bytes (n > 0) into p. */
@@ -648,6 +687,7 @@ params_init(struct params *p)
 	p->frame = -1;
 	p->bx = 4;
 	p->by = 3;
+	p->segment = PARAMS_DEFAULT_SEGMENT;
 }
 
 int
@@ -701,6 +741,33 @@ check_blurhash(const struct params *p, struct err *e)
 	return 0;
 }
 
+/*
+ * seg= and segment= only with format=hls; and with it only what shapes
+ * the video (size, fit, gravity, rotate, flip, bg, dpr, enlarge, q): a
+ * segment is a time range of the file, so no still, stream or image
+ * parameter means anything there.
+ */
+static int
+check_hls(const struct params *p, bool video, struct err *e)
+{
+	unsigned wrong = P_T | P_SEEK | P_SPRITE | P_INFO | P_FPS | P_START |
+	    P_LOOP | P_WM | P_BLUR | P_SHARPEN | P_CROP | P_FRAME;
+
+	if (p->format != OUT_HLS) {
+		if (p->given & (P_SEG | P_SEGMENT))
+			return bad(e, p->given & P_SEG ? "seg" : "segment",
+			    "needs format=hls");
+		return 0;
+	}
+	if (!video)
+		return bad(e, "format", "hls needs a video");
+	for (size_t i = 0; i < NELEM(defs); i++)
+		if (p->given & defs[i].bit & wrong)
+			return bad(e, defs[i].name, "does not apply to "
+			    "format=hls");
+	return 0;
+}
+
 int
 params_check_kind(const struct params *p, bool video, struct err *e)
 {
@@ -722,7 +789,7 @@ params_check_kind(const struct params *p, bool video, struct err *e)
 	 * for every stream format is simpler to state). */
 	if ((p->given & P_WM) && PARAMS_IS_STREAM(p->format))
 		return bad(e, "wm", "does not apply to a stream");
-	if ((rc = check_blurhash(p, e)) < 0)
+	if ((rc = check_blurhash(p, e)) < 0 || (rc = check_hls(p, video, e)) < 0)
 		return rc;
 	/* A stream's own parameters, and a still's, do not mix. */
 	if (!PARAMS_IS_STREAM(p->format)) {

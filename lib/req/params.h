@@ -24,7 +24,8 @@ enum out_format { OUT_SOURCE = 0, OUT_JPEG, OUT_PNG, OUT_WEBP, OUT_GIF,
 	OUT_WEBM,	/* WebM (VP8 + Opus/Vorbis) progressive transcode */
 	OUT_AVIF,	/* AVIF (AV1 still, libavif) */
 	OUT_JXL,	/* JPEG XL (libjxl) */
-	OUT_BLURHASH	/* the BlurHash placeholder string, text/plain */
+	OUT_BLURHASH,	/* the BlurHash placeholder string, text/plain */
+	OUT_HLS		/* HLS VOD playlist, or with seg= one segment (stream/hls.h) */
 };
 
 /* Whether a format is a long-lived stream (a stream slot, no timeout). */
@@ -42,6 +43,11 @@ enum seek_mode { SEEK_ACCURATE = 0, SEEK_KEY };
 #define PARAMS_MAX_T		(100.0 * 3600)	/* t= in seconds */
 #define PARAMS_MAX_SPRITE	20	/* columns or rows of sprite= */
 #define PARAMS_MAX_TILES	100	/* columns x rows of sprite= */
+#define PARAMS_MAX_SEG		999999	/* seg= of format=hls */
+/* segment= of format=hls: seconds a segment lasts (cut at a keyframe). */
+#define PARAMS_MIN_SEGMENT	1
+#define PARAMS_MAX_SEGMENT	30
+#define PARAMS_DEFAULT_SEGMENT	6
 
 /* One bit per parameter name, in struct params.given. */
 enum param_bit {
@@ -56,7 +62,9 @@ enum param_bit {
 	P_SNAPSHOT = 1u << 23,
 	P_EXPIRES = 1u << 24,
 	P_BX = 1u << 25, P_BY = 1u << 26,	/* format=blurhash components */
-	P_WM = 1u << 27	/* wm=: a [watermark NAME] of the config */
+	P_WM = 1u << 27,	/* wm=: a [watermark NAME] of the config */
+	P_SEG = 1u << 28,	/* format=hls: one segment (seg=N) */
+	P_SEGMENT = 1u << 29	/* format=hls: target segment seconds */
 };
 
 #define PARAMS_MAX_PRESET	32	/* bytes of a preset name, NUL included */
@@ -99,6 +107,10 @@ struct params {
 	/* format=blurhash: components across and down, 1..9 (default 4, 3). */
 	unsigned bx, by;
 	char wm[PARAMS_MAX_PRESET];	/* valid if P_WM: a name, as preset */
+	/* format=hls: the segment asked for (valid if P_SEG; without it the
+	 * playlist), and the target seconds of a segment (default 6). */
+	unsigned seg;
+	unsigned segment;
 };
 
 /* Sets every field to its default (nothing given). */
