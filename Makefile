@@ -139,13 +139,18 @@ run: deps
 	scripts/run.sh
 
 bench: deps
-	$(MAKE) all $(B)/livefloor
+	$(MAKE) all $(B)/livefloor $(B)/viewers
 	scripts/bench.sh
 
 # The live benchmark's floor row: a one-process C fan-out, no web server.
 $(B)/livefloor: bench/livefloor.c
 	@mkdir -p $(B)
 	$(CC) -O2 -Wall -Wextra -o $@ $<
+
+# The live-at-scale benchmark's client: N viewers in one epoll loop.
+$(B)/viewers: bench/viewers.c
+	@mkdir -p $(B)
+	$(CC) -O2 -Wall -Wextra -D_GNU_SOURCE -o $@ $<
 
 # [program] routes: 1 GiB of a program's stdout through nginx, vs cat and
 # a WSGI app under gunicorn.

@@ -243,18 +243,24 @@ EOF
     say "mediafcgi at $LURL/live/cam1 (master $MPID, nginx $NPID)"
     # the project's CPU, split between the web server and mediafcgi: a
     # sampler reads /proc each 0.5 s; the split is taken over the seconds
-    # in which mediafcgi had its viewers (after 3 s of warm-up)
+    # in which mediafcgi had its viewers (its status page's count; after 3 s
+    # of warm-up)
     cat >"$TMPD/cpusplit.py" <<'PYEOF'
-import sys, time
-if sys.argv[1] == "sample":   # PEERS_LIB MPID NGINX_PID OUT
+import json, sys, time, urllib.request
+if sys.argv[1] == "sample":   # PEERS_LIB MPID NGINX_PID OUT STATUS_URL
     sys.path.insert(0, sys.argv[2])
     import procstat   # the rig's: process trees, CPU incl. reaped children
     m, n, out = int(sys.argv[3]), int(sys.argv[4]), open(sys.argv[5], "w", buffering=1)
     m0, n0 = procstat.process_tree([m]), procstat.process_tree([n])
     while True:
         mt, nt = procstat.process_tree([m]), procstat.process_tree([n])
+        try:
+            with urllib.request.urlopen(sys.argv[6], timeout=2) as r:
+                viewers = json.load(r)["viewers"]["active"]
+        except (OSError, ValueError, KeyError):
+            viewers = 0
         out.write("%f %f %f %d\n" % (time.monotonic(), procstat.cpu_seconds(m0, mt),
-                                      procstat.cpu_seconds(n0, nt), len(mt)))
+                                      procstat.cpu_seconds(n0, nt), viewers))
         time.sleep(0.5)
 rows = [tuple(map(float, l.split())) for l in open(sys.argv[2]) if l.strip()]
 busy = [r for r in rows if r[3] >= int(sys.argv[3])]
@@ -268,7 +274,7 @@ print("project CPU split over %.1f s with the viewers connected: nginx %.2f s (%
       "mediafcgi %.2f s (%.2f ms/viewer/s)" % (d, b[2] - a[2], 1000 * (b[2] - a[2]) / d / v,
                                           b[1] - a[1], 1000 * (b[1] - a[1]) / d / v))
 PYEOF
-    "$PY" "$TMPD/cpusplit.py" sample "$PEERS/lib" "$MPID" "$NPID" "$TMPD/cpu.samples" &
+    "$PY" "$TMPD/cpusplit.py" sample "$PEERS/lib" "$MPID" "$NPID" "$TMPD/cpu.samples" "$LURL/status" &
     SAMPLER_PID=$!
     # the floor row: build/livefloor, one C process fanning the feed out
     # to every viewer with TCP_NOTSENT_LOWAT (no web server, no FastCGI)
@@ -290,10 +296,18 @@ PYEOF
     curl -s --max-time 5 "$LURL/status" | "$PY" -c '
 import json, sys
 s = json.load(sys.stdin)
-print("mediafcgi status after the run: streams %s; sources %s" % (s["streams"], s["sources"]))' \
+print("mediafcgi status after the run: streams %s; viewers %s; sources %s" % (
+    s["streams"], s["viewers"], s["sources"]))' \
         | tee "$TMPD/live-status.txt" || true
     stop_bg "$LIVE_PID"
     LIVE_PID=""
+    # live at scale: 1000 viewers of one source (build/viewers, one epoll
+    # client), mediafcgi's default config behind nginx; SCALE_RUNS=0 skips
+    if [ "${SCALE_RUNS:-3}" != 0 ] && [ -x "$ROOT/build/viewers" ]; then
+        say "live at scale: ${VIEWERS_SCALE:-1000} viewers, ${SCALE_RUNS:-3} runs"
+        MEDIAFCGI_BIN="$BIN" PYTHONPATH="$ROOT/tests" "$PY" "$ROOT/scripts/bench_live_scale.py" \
+            --client "$ROOT/build/viewers" | tee -a "$TMPD/live-status.txt" || true
+    fi
 fi
 
 # ------------------------------------------------------------------ summary

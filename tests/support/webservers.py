@@ -141,7 +141,7 @@ class Stack:
     def __init__(self, front="nginx", media_root=None, docroot=None, mount="/media",
                  port=0, host=HOST, workers=2, launch="listen", config_extra=None,
                  binary=None, deadline=10.0, front_workers=2, fcgi_paths=None,
-                 listen_sndbuf=None, fastcgi_buffer_size=None):
+                 listen_sndbuf=None, fastcgi_buffer_size=None, worker_connections=512):
         if front not in FRONTS:
             raise ValueError("front must be one of %s" % (FRONTS,))
         if launch not in LAUNCHES:
@@ -161,6 +161,7 @@ class Stack:
         self.port = None
         self.workers = workers
         self.front_workers = front_workers
+        self.worker_connections = worker_connections
         self.launch = launch
         self.config_extra = config_extra or {}
         self.binary = binary or mediafcgi_bin()
@@ -487,7 +488,7 @@ worker_processes %(nworkers)d;
 pid %(d)s/nginx.pid;
 error_log %(d)s/nginx-error.log notice;
 events {
-    worker_connections 512;
+    worker_connections %(wconn)d;
 }
 http {
     access_log %(d)s/nginx-access.log;
@@ -520,6 +521,7 @@ http {
 %(extra)s    }
 }
 """ % {"user": user, "nworkers": self.front_workers, "d": d, "host": self.host,
+       "wconn": self.worker_connections,
        "port": self.port, "docroot": self.docroot, "static": static, "loc": loc,
        "fastcgi": self._nginx_fastcgi(), "extra": self._nginx_extra_locations(),
        "sndbuf": " sndbuf=%s" % self.listen_sndbuf if self.listen_sndbuf else ""}
@@ -610,3 +612,23 @@ fastcgi.server = (
     )),""" % (path, self.sock)
         return out
 
+
+
+def config_check(front, conf, prefix=None, timeout=30):
+    """The web server's own check of a private config file (nothing under
+    /etc is read but what conf includes; nothing is started or bound):
+    nginx -t -p PREFIX -c CONF, lighttpd -tt -f CONF, apache2 -t -d PREFIX
+    -f CONF. prefix: the server root (default: conf's directory). Returns
+    (ok, output)."""
+    prefix = prefix or os.path.dirname(os.path.abspath(conf))
+    if front == "nginx":
+        argv = ["nginx", "-t", "-p", prefix.rstrip("/") + "/", "-c", conf,
+                "-e", os.path.join(prefix, "nginx-error.log")]
+    elif front == "lighttpd":
+        argv = ["lighttpd", "-tt", "-f", conf]
+    elif front in ("apache", "apache2"):
+        argv = ["apache2", "-t", "-d", prefix, "-f", conf]
+    else:
+        raise ValueError("no config check for %r" % (front,))
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    return r.returncode == 0, "%s: exit %d\n%s%s" % (" ".join(argv), r.returncode, r.stdout, r.stderr)
