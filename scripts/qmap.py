@@ -3,16 +3,17 @@
 each JPEG quality q, the AVIF quantizer and the JPEG XL distance that give
 the same mean SSIM over a few test pictures.
 
-    scripts/qmap.py [--speed 8] [--effort 3] [--size 600x400]
+    scripts/qmap.py [--speed 6] [--effort 3] [--size 600x400] [--only avif|jxl]
 
 JPEG is what the server writes (GraphicsMagick's JPEG writer at -quality q,
 4:2:0), made by the gm command line on the same library; AVIF by avifenc
-with the settings enc_avif.c uses (libaom, one thread, 4:2:0, full range,
-one quantizer for the whole picture); JPEG XL by cjxl (lossy, effort as
-configured). Each is decoded back (Pillow, avifdec, djxl) and compared with
-its source by ffmpeg's ssim filter on luma (Y of BT.601 4:4:4: chroma is
-4:2:0 in all three below q=90, where GraphicsMagick's JPEG switches to
-4:4:4 and AVIF stays 4:2:0, which luma does not see). SSIM
+with the settings enc_avif.c uses (libaom, one thread, 4:4:4, full range,
+one base quantizer, AOM_OPTS: libaom's variance-based delta q per
+superblock and its quantization matrices); JPEG XL by cjxl (lossy, effort
+as configured). Each is decoded back (Pillow, avifdec, djxl) and compared
+with its source by ffmpeg's ssim filter on luma (Y of BT.601 4:4:4: the
+JPEG's chroma is 4:2:0 below q=90, where GraphicsMagick's JPEG switches to
+4:4:4, AVIF's is 4:4:4 throughout; luma sees neither). SSIM
 falls as the quantizer or distance grows, so each target is found by
 bisection on the mean over the pictures. Pictures: two synthetic photos
 of the tests (tests/support/imaging.py photo_like; test_quality.py's
@@ -39,6 +40,8 @@ from PIL import Image, ImageChops  # noqa: E402
 from support.imaging import photo_like  # noqa: E402
 
 QS = [10, 30, 50, 75, 90, 95]
+# enc_avif.c's libaom options for the colour planes
+AOM_OPTS = ["color:deltaq-mode=4", "color:enable-qm=1"]
 
 
 def synthetic_photo(w, h):
@@ -98,8 +101,11 @@ def jpeg(q):
 
 def avif(quant, speed):
     def enc(src, out):
-        run(["avifenc", "-j", "1", "-c", "aom", "-s", str(speed), "-y", "420",
-             "-r", "full", "--min", str(quant), "--max", str(quant), src, src + ".avif"])
+        argv = ["avifenc", "-j", "1", "-c", "aom", "-s", str(speed), "-y", "444",
+                "-r", "full", "--min", str(quant), "--max", str(quant)]
+        for opt in AOM_OPTS:
+            argv += ["-a", opt]
+        run(argv + [src, src + ".avif"])
         run(["avifdec", src + ".avif", out])
     return enc
 
@@ -144,9 +150,10 @@ def bisect_float(srcs, target, make, lo, hi, steps=9):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--speed", type=int, default=8)
+    ap.add_argument("--speed", type=int, default=6)
     ap.add_argument("--effort", type=int, default=3)
     ap.add_argument("--size", default="600x400")
+    ap.add_argument("--only", choices=("avif", "jxl"), help="measure one encoder's table")
     args = ap.parse_args()
     w, h = (int(v) for v in args.size.split("x"))
     with tempfile.TemporaryDirectory() as tmp:
@@ -156,9 +163,13 @@ def main():
                                                  "jxl_distance", "jxl_ssim"))
         for q in QS:
             target = mean_ssim(srcs, jpeg(q))
-            quant, cache = bisect_int(srcs, target, lambda v: avif(v, args.speed), 0, 63)
-            dist, s_jxl = bisect_float(srcs, target, lambda v: jxl(v, args.effort), 0.1, 15.0)
-            print("%4d %10.5f %10d %10.5f %12.2f %10.5f" % (q, target, quant, cache[quant], dist,
+            quant, s_avif, dist, s_jxl = 0, 0.0, 0.0, 0.0
+            if args.only != "jxl":
+                quant, cache = bisect_int(srcs, target, lambda v: avif(v, args.speed), 0, 63)
+                s_avif = cache[quant]
+            if args.only != "avif":
+                dist, s_jxl = bisect_float(srcs, target, lambda v: jxl(v, args.effort), 0.1, 15.0)
+            print("%4d %10.5f %10d %10.5f %12.2f %10.5f" % (q, target, quant, s_avif, dist,
                                                             s_jxl), flush=True)
 
 

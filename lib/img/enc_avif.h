@@ -1,6 +1,6 @@
 /*
  * enc_avif - AVIF output (format=avif) through libavif, with libaom's AV1
- * encoder: 8-bit 4:2:0, full range, sRGB (BT.709 primaries, sRGB
+ * encoder: 8-bit 4:4:4, full range, sRGB (BT.709 primaries, sRGB
  * transfer, BT.601 matrix), alpha as an AV1 alpha plane. One thread, as
  * everything in a worker.
  * Ownership: px is only read; the caller owns it and the sink. The encoded

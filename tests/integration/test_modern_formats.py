@@ -180,7 +180,7 @@ def test_format_names_are_refused_when_unknown(stack):
 
 def test_configured_speed_and_effort_reach_the_encoders(stack, media):
     """avif_speed and jxl_effort of [media] change the answer: speed 10
-    (libaom's fastest) is larger than the default 8; effort 7 is smaller
+    (libaom's fastest) is larger than the default 6; effort 7 is smaller
     than the default 3."""
     q = "size=300x200&q=75&format=%s"
     default = {f: len(get(stack, q % f).body) for f in ("avif", "jxl")}

@@ -40,7 +40,7 @@ test_defaults(void **state)
 	assert_null(c.listen);
 	assert_string_equal(c.mount, "");
 	assert_int_equal(c.quality, 75);
-	assert_int_equal(c.avif_speed, 8);
+	assert_int_equal(c.avif_speed, 6);
 	assert_int_equal(c.jxl_effort, 3);
 	assert_true(c.max_source_pixels > 0);
 	config_cleanup(&c);

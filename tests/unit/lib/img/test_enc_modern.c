@@ -1,7 +1,8 @@
 /*
  * enc_avif, enc_jxl and their place in img_enc: pixels encoded into a
  * memory sink and decoded again with libavif's and libjxl's own decoders
- * (dimensions, alpha, PSNR against the source); the q tables monotone;
+ * (dimensions, alpha, PSNR against the source); AVIF's colour planes
+ * 4:4:4 and full range, with and without alpha; the q tables monotone;
  * format=avif|jxl as output types with the configured speed and effort;
  * a video still's frame (img_encode_rgb_opts()) as AVIF and JPEG XL; the
  * AVIF side limit for the planner; a client gone mid-answer.
@@ -213,6 +214,34 @@ test_avif_round_trip_keeps_alpha(void **state)
 	round_trip(enc_avif_write, avif_decode, 8, 4);
 }
 
+/*
+ * The colour planes are 4:4:4 and full range (README "AVIF and JPEG XL":
+ * 4:2:0 lost more SSIM than the bytes it saved), with alpha too: libaom's
+ * options for the colour planes are accepted either way.
+ */
+static void
+test_avif_is_444_full_range(void **state)
+{
+	(void)state;
+	for (unsigned ch = 3; ch <= 4; ch++) {
+		unsigned char *px = picture(ch);
+		avifDecoder *d = avifDecoderCreate();
+		struct membuf m;
+
+		assert_non_null(d);
+		encode_px(enc_avif_write, px, ch, 50, 6, &m);
+		assert_int_equal(avifDecoderSetIOMemory(d, m.data, m.len),
+		    AVIF_RESULT_OK);
+		assert_int_equal(avifDecoderParse(d), AVIF_RESULT_OK);
+		assert_int_equal(d->image->yuvFormat, AVIF_PIXEL_FORMAT_YUV444);
+		assert_int_equal(d->image->yuvRange, AVIF_RANGE_FULL);
+		assert_int_equal(d->alphaPresent, ch == 4);
+		avifDecoderDestroy(d);
+		membuf_cleanup(&m);
+		free(px);
+	}
+}
+
 static void
 test_jxl_round_trip_rgb(void **state)
 {
@@ -397,6 +426,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_avif_round_trip_rgb),
 		cmocka_unit_test(test_avif_round_trip_keeps_alpha),
+		cmocka_unit_test(test_avif_is_444_full_range),
 		cmocka_unit_test(test_jxl_round_trip_rgb),
 		cmocka_unit_test(test_jxl_round_trip_keeps_alpha),
 		cmocka_unit_test(test_avif_codec_is_aom),
