@@ -33,8 +33,8 @@ static const struct {
 	{ 200, "OK" }, { 206, "Partial Content" }, { 304, "Not Modified" },
 	{ 400, "Bad Request" }, { 403, "Forbidden" }, { 404, "Not Found" },
 	{ 405, "Method Not Allowed" }, { 413, "Payload Too Large" },
-	{ 499, "Client Closed Request" },
-	{ 415, "Unsupported Media Type" }, { 422, "Unprocessable Entity" },
+	{ 415, "Unsupported Media Type" }, { 416, "Range Not Satisfiable" },
+	{ 422, "Unprocessable Entity" }, { 499, "Client Closed Request" },
 	{ 500, "Internal Server Error" }, { 502, "Bad Gateway" },
 	{ 503, "Service Unavailable" }, { 504, "Gateway Timeout" },
 };

@@ -37,6 +37,8 @@ struct request {
 	const char *if_none_match;	/* HTTP_IF_NONE_MATCH or NULL */
 	const char *if_modified_since;	/* HTTP_IF_MODIFIED_SINCE or NULL */
 	const char *accept;	/* HTTP_ACCEPT or NULL */
+	const char *range;	/* HTTP_RANGE or NULL */
+	const char *if_range;	/* HTTP_IF_RANGE or NULL */
 	const char *remote_addr;	/* REMOTE_ADDR or NULL */
 	int conn_fd;		/* the web server's connection, watched for a
 				 * hang-up by long runs; <= 0: unknown */

@@ -198,6 +198,8 @@ worker_serve(const struct server *srv, struct sb_slot *slot, FCGX_Request *fr,
 	req.if_modified_since = FCGX_GetParam("HTTP_IF_MODIFIED_SINCE",
 	    fr->envp);
 	req.accept = FCGX_GetParam("HTTP_ACCEPT", fr->envp);
+	req.range = FCGX_GetParam("HTTP_RANGE", fr->envp);
+	req.if_range = FCGX_GetParam("HTTP_IF_RANGE", fr->envp);
 	req.remote_addr = FCGX_GetParam("REMOTE_ADDR", fr->envp);
 	req.conn_fd = fr->ipcFd;
 	req.request_id = (unsigned)fr->requestId;

@@ -57,11 +57,19 @@ gate_program_query(const char *query, char *out, size_t len,
 	return params_parse(own, p, e);
 }
 
-/* presets_only: 0 if p asks for nothing but a preset, else the 403. */
+/*
+ * presets_only: 0 if p asks for nothing but a preset, else the 403. A
+ * media route also takes seg=: the segment URLs a playlist writes under
+ * presets_only are preset=NAME&seg=N.ts (hls_route.c), and a segment is
+ * part of what the preset names, not a choice of the client's (seg=
+ * without a preset holding format=hls is a 400 once the preset is
+ * applied, params_check_kind()).
+ */
 static int
 gate_presets(enum gate_route route, const struct params *p, struct err *e)
 {
-	const unsigned allowed = P_PRESET | P_SIG | P_EXPIRES;
+	const unsigned allowed = P_PRESET | P_SIG | P_EXPIRES |
+	    (route == GATE_MEDIA ? P_SEG : 0);
 
 	if (route == GATE_PROGRAM)
 		return err_set(e, ERR_FORBIDDEN, "preset: this server answers "

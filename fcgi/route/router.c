@@ -191,12 +191,11 @@ route_video(const struct server *srv, const struct request *req, int fd,
 		response_status(r, 304);
 		return 0;
 	}
-	/* The playlist and its segments (deterministic: validated above).
-	 * struct request carries no Range header yet: segments are answered
-	 * whole until it does (hls_route() takes it). */
+	/* The playlist and its segments (deterministic: validated above);
+	 * a segment answers Range and If-Range. */
 	if (p->format == OUT_HLS)
-		return hls_route(srv, req, NULL, NULL, etag, fd, st->st_size,
-		    type, p, r, e);
+		return hls_route(srv, req, req->range, req->if_range, etag, fd,
+		    st->st_size, type, p, r, e);
 	sprite_url(cfg, req, p, url, sizeof(url));
 	(void)response_header(r, "Content-Type", "%s", vid_output_mime(&job));
 	(void)response_header(r, "X-Content-Type-Options", "nosniff");

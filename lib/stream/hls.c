@@ -28,6 +28,7 @@
 #include <libavutil/opt.h>
 
 #include "stream/transcode.h"
+#include "stream/venc.h"
 #include "vid/keys.h"
 
 #define HLS_AVIO_BUF	(64 * 1024)
@@ -40,10 +41,6 @@
 /* Past the end of its video, a segment reads at most this much more for
  * the audio of its last moment. */
 #define HLS_AUDIO_TAIL_S	2.0
-/* Transcoded segments: what format=mp4's encoder is held to (see
- * transcode.c: H.264 level 5.2 frames, libx264's side). */
-#define HLS_MAX_PIXELS		(36864ull * 256)
-#define HLS_MAX_SIDE		16384u
 
 struct hls_plan {
 	bool remux;
@@ -84,25 +81,6 @@ cap_write(void *ctx, const void *buf, size_t len)
 }
 
 /* ---- the plan ---- */
-
-/*
- * The limits of a transcoded segment: format=mp4's (the output pixel
- * limit, H.264's side and level), through the one planner.
- */
-static int
-hls_geom(const struct vctx *v, const struct vid_job *job,
-    struct geom_plan *plan, unsigned *turn, struct err *e)
-{
-	const AVCodecParameters *par = v->st->codecpar;
-	unsigned long long mo = job->limits.img.max_output_pixels;
-	struct geom_limits gl = { 0 };
-
-	gl.max_output_pixels = mo && mo < HLS_MAX_PIXELS ? mo : HLS_MAX_PIXELS;
-	gl.max_side = HLS_MAX_SIDE;
-	gl.encoder = "H.264";
-	return vid_plan(v, job->params, &gl, (unsigned)par->width,
-	    (unsigned)par->height, vid_sar(v, NULL), plan, turn, e);
-}
 
 /*
  * Whether the file's packets can be copied: H.264 that browsers decode
@@ -213,7 +191,8 @@ hls_plan(const struct vctx *v, const struct vid_job *job,
 
 	memset(pl, 0, sizeof(*pl));
 	pl->asi = -1;
-	if ((rc = hls_geom(v, job, &plan, &turn, e)) < 0)
+	/* A transcoded segment's, as format=mp4's are planned. */
+	if ((rc = venc_plan(v, job, p, &plan, &turn, e)) < 0)
 		return rc;
 	if (hls_copyable(v, p, &plan, turn, &asi)) {
 		if ((rc = vid_keys(v, &k, e)) < 0)
@@ -238,6 +217,22 @@ hls_plan(const struct vctx *v, const struct vid_job *job,
 	return hls_plan_even(v, target, pl, e);
 }
 
+/* The file opened (v, for vid_close() whatever this returns) and its
+ * plan (pl, for hls_plan_free()): what the playlist and a segment start
+ * from. */
+static int
+hls_open(struct vctx *v, const struct vid_job *job, struct hls_plan *pl,
+    struct err *e)
+{
+	int rc;
+
+	if ((rc = vid_open(v, job, false, false, e)) < 0)
+		return rc;
+	if (v->si < 0)
+		return err_set(e, ERR_UNDECODABLE, "no video stream in the file");
+	return hls_plan(v, job, pl, e);
+}
+
 /* ---- the playlist ---- */
 
 int
@@ -255,13 +250,7 @@ hls_playlist(const struct vid_job *job, hls_url_fn url, void *ctx,
 	membuf_init(&m);
 	memset(&pl, 0, sizeof(pl));
 	sink_init_membuf(&ms, &m);
-	if ((rc = vid_open(&v, job, false, false, e)) < 0)
-		goto out;
-	if (v.si < 0) {
-		rc = err_set(e, ERR_UNDECODABLE, "no video stream in the file");
-		goto out;
-	}
-	if ((rc = hls_plan(&v, job, &pl, e)) < 0)
+	if ((rc = hls_open(&v, job, &pl, e)) < 0)
 		goto out;
 	for (unsigned i = 0; i < pl.n; i++)
 		longest = fmax(longest, pl.start[i + 1] - pl.start[i]);
@@ -518,86 +507,14 @@ struct hls_tx {
 	unsigned attempt;	/* the seek ladder's rung the audio is from */
 };
 
-/*
- * The H.264 encoder with format=mp4's settings (transcode.c's
- * vt_open_video(): the planner's size, q -> crf, veryfast, one thread),
- * one keyframe per segment: a fresh encoder's first frame is an IDR.
- */
-static int
-hls_open_video(struct hls_tx *x, struct err *e)
-{
-	struct vt *t = &x->t;
-	struct vctx *v = &t->src.v;
-	const AVCodec *codec = avcodec_find_encoder_by_name("libx264");
-	AVRational fr = v->st->avg_frame_rate;
-	unsigned q = t->p.quality ? t->p.quality :
-	    t->job->limits.img.default_quality;
-	AVCodecContext *c;
-	AVDictionary *o = NULL;
-	double fps;
-	int rc;
-
-	if (codec == NULL)
-		return err_set(e, ERR_INTERNAL, "no H.264 encoder");
-	if (q == 0 || q > 100)
-		q = 80;
-	if ((rc = hls_geom(v, t->job, &t->plan, &t->turn, e)) < 0)
-		return rc;
-	t->direct = t->turn == 0 && !t->p.flip_h && !t->p.flip_v &&
-	    t->plan.finish == GEOM_NONE;
-	if (fr.num <= 0 || fr.den <= 0)
-		fr = v->st->r_frame_rate;
-	if (fr.num <= 0 || fr.den <= 0 || av_q2d(fr) > 240)
-		fr = (AVRational){ 25, 1 };
-	fps = av_q2d(fr);
-	if ((t->venc = c = avcodec_alloc_context3(codec)) == NULL)
-		return err_set(e, ERR_INTERNAL, "out of memory");
-	c->width = (int)(t->plan.out_w < 2 ? 2 : t->plan.out_w & ~1u);
-	c->height = (int)(t->plan.out_h < 2 ? 2 : t->plan.out_h & ~1u);
-	c->pix_fmt = AV_PIX_FMT_YUV420P;
-	c->time_base = v->st->time_base;
-	c->framerate = fr;
-	c->gop_size = (int)fmax(1, lround(t->p.segment * fps));
-	c->thread_count = 1;
-	av_dict_set(&o, "preset", "veryfast", 0);
-	av_dict_set_int(&o, "crf", lround(51 - q * 0.35), 0);
-	rc = avcodec_open2(c, codec, &o);
-	av_dict_free(&o);
-	if (rc < 0)
-		return vt_fail(t, rc, e, "video encoder");
-	if ((t->vst = avformat_new_stream(t->ofmt, NULL)) == NULL ||
-	    (t->yuv = av_frame_alloc()) == NULL)
-		return err_set(e, ERR_INTERNAL, "out of memory");
-	if ((rc = avcodec_parameters_from_context(t->vst->codecpar, c)) < 0)
-		return vt_fail(t, rc, e, "video encoder");
-	t->vst->time_base = c->time_base;
-	t->yuv->format = c->pix_fmt;
-	t->yuv->width = c->width;
-	t->yuv->height = c->height;
-	if ((rc = av_frame_get_buffer(t->yuv, 0)) < 0)
-		return vt_fail(t, rc, e, "frame");
-	/* The padding right of each line too: x264's SIMD copies read
-	 * into it, and heap garbage there made the bytes differ from one
-	 * request to the next. */
-	for (int i = 0; i < 3; i++)
-		memset(t->yuv->data[i], i ? 128 : 0,
-		    (size_t)t->yuv->linesize[i] * (size_t)(i ? (c->height + 1) / 2 :
-		    c->height));
-	return 0;
-}
-
 /* One decoded frame: before the segment skipped, from its end *done,
- * else scaled (as transcode.c's vt_video_frame()) and encoded. */
+ * else scaled and encoded as format=mp4's are (venc.c). */
 static int
 hls_frame(struct hls_tx *x, bool *done, struct err *e)
 {
 	struct vt *t = &x->t;
-	struct vctx *v = &t->src.v;
-	AVFrame *f = v->frame;
-	double sec = vid_seconds_of(v, f->best_effort_timestamp);
-	struct rgb rgb = { 0 };
-	int64_t pts;
-	int stride, rc;
+	double sec = vid_seconds_of(&t->src.v,
+	    t->src.v.frame->best_effort_timestamp);
 
 	if (sec >= x->end) {
 		*done = true;
@@ -606,33 +523,8 @@ hls_frame(struct hls_tx *x, bool *done, struct err *e)
 	/* The frame on screen at the cut belongs to the segment before. */
 	if (sec < t->t0)
 		return 0;
-	pts = llround((sec - t->t0) / av_q2d(t->venc->time_base));
-	if (pts <= t->last_vpts)
-		return 0;
-	if (t->direct) {
-		rc = vid_scale_into(&t->sws, (const uint8_t *const *)f->data,
-		    f->linesize, f->width, f->height, f->format, t->yuv,
-		    SWS_BICUBIC, e);
-	} else {
-		if ((rc = vid_render(v, &t->p, &t->plan, t->turn, &rgb, e)) < 0)
-			goto out;
-		stride = (int)rgb.stride;	/* <= RGB_MAX_STRIDE */
-		rc = vid_scale_into(&t->sws, (const uint8_t *const *)&rgb.px,
-		    &stride, (int)rgb.w, (int)rgb.h, AV_PIX_FMT_RGB24, t->yuv,
-		    SWS_BICUBIC, e);
-	}
-	if (rc < 0)
-		goto out;
-	if ((rc = av_frame_make_writable(t->yuv)) < 0) {
-		rc = vt_fail(t, rc, e, "frame");
-		goto out;
-	}
-	t->last_vpts = pts;
-	t->yuv->pts = pts;
-	rc = vt_encode(t, t->venc, t->vst, t->yuv, e);
-out:
-	rgb_free(&rgb);
-	return rc;
+	return venc_frame(t, llround((sec - t->t0) /
+	    av_q2d(t->venc->time_base)), e);
 }
 
 /* The reader's packet hook: audio up to the segment's end to the audio
@@ -719,7 +611,9 @@ hls_transcode(const struct vid_job *job, const struct hls_plan *pl,
 		rc = err_set(e, ERR_INTERNAL, "out of memory");
 		goto out;
 	}
-	if ((rc = hls_open_video(&x, e)) < 0 ||
+	/* format=mp4's encoder, one keyframe per segment: a fresh
+	 * encoder's first frame is an IDR. */
+	if ((rc = venc_open(t, t->p.segment, e)) < 0 ||
 	    (rc = vt_audio_open(t, e)) < 0)
 		goto out;
 	t->src.r.on_packet = hls_tx_packet;
@@ -784,13 +678,7 @@ hls_segment(const struct vid_job *job, size_t max, struct membuf *out,
 	memset(&pl, 0, sizeof(pl));
 	hls_out_init(&o, out, max ? max : HLS_MAX_SEGMENT_BYTES);
 	/* The membuf's sink counts from here: the bound is the segment's. */
-	if ((rc = vid_open(&v, job, false, false, e)) < 0)
-		goto out;
-	if (v.si < 0) {
-		rc = err_set(e, ERR_UNDECODABLE, "no video stream in the file");
-		goto out;
-	}
-	if ((rc = hls_plan(&v, job, &pl, e)) < 0)
+	if ((rc = hls_open(&v, job, &pl, e)) < 0)
 		goto out;
 	if (p->seg >= pl.n) {
 		rc = err_set(e, ERR_NOT_FOUND, "seg: the playlist has %u "

@@ -7,7 +7,8 @@
  * packets go to audio.c on the way. Frames are planned once from the
  * header (vid_plan) and scaled into the encoder's YUV (vid_scale_into()),
  * straight from the decoder's format when nothing but a scale is asked
- * for, else through vid_render()'s turned, mirrored, cut or padded RGB.
+ * for, else through vid_render()'s turned, mirrored, cut or padded RGB:
+ * the video encoder is venc.c's, which format=hls's transcode shares.
  */
 #include "stream/transcode.h"
 
@@ -16,17 +17,9 @@
 
 #include <libavutil/opt.h>
 
+#include "stream/venc.h"
+
 #define OUT_AVIO_BUF	(64 * 1024)
-/*
- * A transcode's frames: at most the largest frame of H.264 level 5.2
- * (36864 macroblocks, 4096x2304), what browsers decode; the encoders keep
- * a few dozen frames in flight (x264's lookahead, VP8's reference
- * buffers), so this bounds a stream's memory, not only the picture's.
- * Sides: libx264 refuses more than 16384, libvpx's VP8 more than 16383.
- */
-#define VT_MAX_PIXELS		(36864ull * 256)
-#define VT_MAX_SIDE_H264	16384u
-#define VT_MAX_SIDE_VP8		16383u
 /* Transcodes: a keyframe, so an MP4 fragment, every 2 s. */
 #define GOP_SECONDS	2
 
@@ -115,142 +108,18 @@ vt_open_output(struct vt *t, struct err *e)
 	return 0;
 }
 
-static unsigned
-even(unsigned n)
-{
-	return n < 2 ? 2 : n & ~1u;
-}
-
-static int
-vt_open_video(struct vt *t, struct err *e)
-{
-	struct vctx *v = &t->src.v;
-	const AVCodecParameters *par = v->st->codecpar;
-	bool webm = t->p.format == OUT_WEBM;
-	const AVCodec *codec = avcodec_find_encoder_by_name(webm ? "libvpx" :
-	    "libx264");
-	AVRational sar = vid_sar(v, NULL);
-	AVRational fr = v->st->avg_frame_rate;
-	struct geom_limits gl = { 0 };
-	unsigned q = t->p.quality ? t->p.quality :
-	    t->job->limits.img.default_quality;
-	AVCodecContext *c;
-	AVDictionary *o = NULL;
-	double fps;
-	int rc;
-
-	if (codec == NULL)
-		return err_set(e, ERR_INTERNAL, "no %s encoder",
-		    webm ? "VP8" : "H.264");
-	if (q == 0 || q > 100)
-		q = 80;
-	/* The plan from the header: the muxer's header comes before any
-	 * frame is decoded; a frame of another size is scaled into it.
-	 * What the encoder takes bounds it (see VT_MAX_PIXELS). */
-	gl.max_output_pixels = t->job->limits.img.max_output_pixels &&
-	    t->job->limits.img.max_output_pixels < VT_MAX_PIXELS ?
-	    t->job->limits.img.max_output_pixels : VT_MAX_PIXELS;
-	gl.max_side = webm ? VT_MAX_SIDE_VP8 : VT_MAX_SIDE_H264;
-	gl.encoder = webm ? "VP8" : "H.264";
-	if ((rc = vid_plan(v, &t->p, &gl, (unsigned)par->width,
-	    (unsigned)par->height, sar, &t->plan, &t->turn, e)) < 0)
-		return rc;
-	t->direct = t->turn == 0 && !t->p.flip_h && !t->p.flip_v &&
-	    t->plan.finish == GEOM_NONE;
-	if (fr.num <= 0 || fr.den <= 0)
-		fr = v->st->r_frame_rate;
-	if (fr.num <= 0 || fr.den <= 0 || av_q2d(fr) > 240)
-		fr = (AVRational){ 25, 1 };
-	if (t->fps.period > 0 && av_q2d(fr) > t->p.fps)
-		fr = av_d2q(t->p.fps, 1001000);
-	fps = av_q2d(fr);
-
-	if ((t->venc = c = avcodec_alloc_context3(codec)) == NULL)
-		return err_set(e, ERR_INTERNAL, "out of memory");
-	/* Sides <= VT_MAX_SIDE_*: the plan said so. */
-	c->width = (int)even(t->plan.out_w);
-	c->height = (int)even(t->plan.out_h);
-	c->pix_fmt = AV_PIX_FMT_YUV420P;
-	c->time_base = v->st->time_base;
-	c->framerate = fr;
-	c->gop_size = (int)fmax(1, lround(GOP_SECONDS * fps));
-	/* Processes are the unit of parallelism. */
-	c->thread_count = 1;
-	if (t->ofmt->oformat->flags & AVFMT_GLOBALHEADER)
-		c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-	if (webm) {
-		/* Constant quality under a bitrate ceiling; q 80 -> crf 31. */
-		c->bit_rate = (int64_t)(c->width * (double)c->height * fps *
-		    0.25);
-		c->qmin = 4;
-		c->qmax = 63;
-		av_dict_set(&o, "deadline", "realtime", 0);
-		av_dict_set(&o, "cpu-used", "8", 0);
-		av_dict_set(&o, "lag-in-frames", "0", 0);
-		av_dict_set_int(&o, "crf", lround(63 - q * 0.4), 0);
-	} else {
-		/* q 80 -> crf 23, x264's own default. */
-		av_dict_set(&o, "preset", "veryfast", 0);
-		av_dict_set_int(&o, "crf", lround(51 - q * 0.35), 0);
-	}
-	rc = avcodec_open2(c, codec, &o);
-	av_dict_free(&o);
-	if (rc < 0)
-		return vt_fail(t, rc, e, "video encoder");
-	if ((t->vst = avformat_new_stream(t->ofmt, NULL)) == NULL ||
-	    (t->yuv = av_frame_alloc()) == NULL)
-		return err_set(e, ERR_INTERNAL, "out of memory");
-	if ((rc = avcodec_parameters_from_context(t->vst->codecpar, c)) < 0)
-		return vt_fail(t, rc, e, "video encoder");
-	t->vst->time_base = c->time_base;
-	t->vst->avg_frame_rate = fr;
-	t->yuv->format = c->pix_fmt;
-	t->yuv->width = c->width;
-	t->yuv->height = c->height;
-	if ((rc = av_frame_get_buffer(t->yuv, 0)) < 0)
-		return vt_fail(t, rc, e, "frame");
-	return 0;
-}
-
 /* One decoded frame (t->src.v.frame): capped, scaled, encoded. */
 static int
 vt_video_frame(struct vt *t, struct err *e)
 {
-	struct vctx *v = &t->src.v;
-	AVFrame *f = v->frame;
-	AVCodecContext *c = t->venc;
-	double sec = vid_seconds_of(v, f->best_effort_timestamp);
-	struct rgb rgb = { 0 };
-	int64_t pts;
-	int rgb_stride, rc;
+	double sec = vid_seconds_of(&t->src.v,
+	    t->src.v.frame->best_effort_timestamp);
 
 	if (!vid_fps_keep(&t->fps, sec - t->t0))
 		return 0;
 	/* The frame on screen at start begins the output. */
-	pts = llround(fmax(0, sec - t->t0) / av_q2d(c->time_base));
-	if (pts <= t->last_vpts)
-		return 0;
-	if (t->direct) {
-		rc = vid_scale_into(&t->sws, (const uint8_t *const *)f->data,
-		    f->linesize, f->width, f->height, f->format, t->yuv,
-		    SWS_BICUBIC, e);
-	} else {
-		/* Turned, mirrored, cut or padded as a still is, then to YUV. */
-		if ((rc = vid_render(v, &t->p, &t->plan, t->turn, &rgb, e)) < 0)
-			goto out;
-		rgb_stride = (int)rgb.stride;	/* <= RGB_MAX_STRIDE */
-		rc = vid_scale_into(&t->sws, (const uint8_t *const *)&rgb.px,
-		    &rgb_stride, (int)rgb.w, (int)rgb.h, AV_PIX_FMT_RGB24,
-		    t->yuv, SWS_BICUBIC, e);
-	}
-	if (rc < 0)
-		goto out;
-	t->last_vpts = pts;
-	t->yuv->pts = pts;
-	rc = vt_encode(t, c, t->vst, t->yuv, e);
-out:
-	rgb_free(&rgb);
-	return rc;
+	return venc_frame(t, llround(fmax(0, sec - t->t0) /
+	    av_q2d(t->venc->time_base)), e);
 }
 
 /* The muxer's header, once the first frame decoded: nothing is written
@@ -314,9 +183,12 @@ vstream_transcode(const struct vid_job *job, struct sink *out,
 	if ((rc = vid_play_open(&t.src, job, e)) < 0 ||
 	    (rc = vstream_check_start(&t.src, &t.p, e)) < 0 ||
 	    (rc = vt_open_output(&t, e)) < 0 ||
-	    (rc = vt_open_video(&t, e)) < 0 ||
+	    (rc = venc_open(&t, GOP_SECONDS, e)) < 0 ||
 	    (rc = vt_audio_open(&t, e)) < 0)
 		goto out;
+	/* For the MP4 and WebM muxers' headers (format=hls's MPEG-TS
+	 * segments are made without it). */
+	t.vst->avg_frame_rate = t.venc->framerate;
 	t.src.r.on_packet = vt_audio_packet;
 	t.src.r.ctx = &t;
 	if ((rc = vid_play_seek(&t.src, t.p.start, e)) < 0)

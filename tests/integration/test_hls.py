@@ -13,7 +13,9 @@ nginx as an HLS client get every frame and the duration; the segment that
 holds t=30 s holds exactly the frames of its time range, frame 750 among
 them; a segment is the same bytes every time, with ETag, Content-Length,
 HEAD, 304 and Range; with a signing key the playlist's segment URLs work
-and an unsigned or altered one is 403; hostile seg= and segment= values;
+and an unsigned or altered one is 403; under presets_only the playlist of
+a preset names it in its segment URLs, which are answered (seg= beside
+preset=, nothing else); hostile seg= and segment= values;
 and hls.js in headless Chromium plays the playlist and seeks to the middle.
 """
 
@@ -141,6 +143,15 @@ def hstack(hmedia):
 @pytest.fixture(scope="module")
 def signed(hmedia):
     s = _stack(hmedia, {"security": {"signing_key": KEY}})
+    yield s
+    _stop(s)
+
+
+@pytest.fixture(scope="module")
+def presets(hmedia):
+    s = _stack(hmedia, {"security": {"presets_only": "yes"},
+                        "preset vod": {"format": "hls", "segment": "4"},
+                        "preset thumb": {"size": "80x60"}})
     yield s
     _stop(s)
 
@@ -331,6 +342,30 @@ def test_signed_playlist_writes_signed_segment_urls(signed):
     assert_json_error(signed.get(plain), 403, "sig")
     other = segs[5][1].replace("seg=5.ts", "seg=4.ts")
     assert_json_error(signed.get(other), 403, "sig")
+
+
+# ------------------------------------------------------------------ presets_only
+
+def test_presets_only_answers_the_segment_urls_it_writes(presets):
+    """Under presets_only the playlist of a preset holding format=hls names
+    the preset in its segment URLs (preset=vod&seg=N.ts): the gate takes
+    seg= beside preset=, and nothing else."""
+    target, segs = playlist(presets, "preset=vod")
+    assert target >= 4 and len(segs) == 10, segs
+    for i, (_, url) in enumerate(segs):
+        assert url == MOUNT + "/numbered.mp4?preset=vod&seg=%d.ts" % i, url
+    seg = presets.get(segs[3][1])
+    assert seg.status == 200 and seg.content_type == "video/mp2t", seg
+    assert decode_frames(seg.body)[0] == 300
+    # seg= only beside a preset; every other parameter is still refused
+    for q in ("format=hls", "format=hls&seg=3.ts", "seg=3.ts",
+              "preset=vod&seg=3.ts&size=160x", "preset=vod&segment=2",
+              "preset=vod&seg=3.ts&format=hls", "preset=vod&t=3"):
+        assert_json_error(presets.get(MOUNT + "/numbered.mp4?" + q), 403, "preset")
+    # a preset without format=hls: seg= means nothing there
+    assert_json_error(presets.get(MOUNT + "/numbered.mp4?preset=thumb&seg=1"), 400, "seg")
+    r = presets.get(MOUNT + "/numbered.mp4?preset=thumb")
+    assert r.status == 200 and r.content_type == "image/jpeg", r
 
 
 # ------------------------------------------------------------------ hostile input
