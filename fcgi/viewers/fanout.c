@@ -255,6 +255,11 @@ viewer_close(struct fanout *fo, struct viewer *v, bool clean)
 		memset(b + 24 + n, 0, 8);
 		(void)!write(v->fd, b, 32 + n);
 	}
+	/* Out of epoll before the close: the worker that handed it over may
+	 * still hold the connection a moment, and epoll forgets a descriptor
+	 * only when its last holder closes it; an event for it would then
+	 * name this freed viewer. */
+	(void)epoll_ctl(fo->ep, EPOLL_CTL_DEL, v->fd, NULL);
 	close(v->fd);
 	frame_unref(v->pending);
 	if (v->prev != NULL)

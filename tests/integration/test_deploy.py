@@ -619,7 +619,7 @@ def test_nginx_unix(media, socket_from):
             master = d.procs[0][1].pid
             assert os.path.realpath("/proc/%d/exe" % master) == os.path.realpath(d.binary), \
                 "systemd-socket-activate did not exec mediafcgi"
-            assert len(procs.children(master)) == 2, "expected 2 workers"
+            assert len(procs.workers(master)) == 2, "expected 2 workers"
 
 
 def test_nginx_tcp(media):
@@ -674,7 +674,7 @@ def test_lighttpd_bin_path(media):
         masters = [c for c in procs.children(d.procs[0][1].pid)
                    if os.path.realpath("/proc/%d/exe" % c) == os.path.realpath(d.binary)]
         assert len(masters) == 1, "lighttpd should start one mediafcgi: %s" % masters
-        assert len(procs.children(masters[0])) == 2
+        assert len(procs.workers(masters[0])) == 2
 
 
 # ------------------------------------------------------------------ Apache
@@ -702,7 +702,7 @@ def test_apache_fcgid(media):
                    and procs.children(p)]
         assert 1 <= len(masters) <= 4, masters
         for m in masters:
-            assert len(procs.children(m)) == 1, "--workers 1 not applied"
+            assert len(procs.workers(m)) == 1, "--workers 1 not applied"
             if AS_ROOT:
                 assert os.stat("/proc/%d" % m).st_uid == _web_ids()[0]
 

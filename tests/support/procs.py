@@ -36,6 +36,23 @@ def children(pid):
     return out
 
 
+def comm(pid):
+    """The process's name (prctl PR_SET_NAME), or None once it is gone."""
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def workers(master):
+    """mediafcgi's workers: the master's children that kept its name (a
+    live reader is "mediafcgi-live", the viewers' process
+    "mediafcgi-fanout", truncated by the kernel to 15 characters)."""
+    name = comm(master)
+    return [p for p in children(master) if comm(p) == name]
+
+
 def group(pgid, zombies=False):
     """PIDs in process group pgid; zombies only when asked for."""
     out = []
