@@ -21,6 +21,8 @@ rgb_alloc(struct rgb *r, unsigned w, unsigned h)
 		return -1;
 	if ((r->px = malloc(bytes + RGB_PAD)) == NULL)
 		return -1;
+	/* Read too: see RGB_PAD. */
+	memset(r->px + bytes, 0, RGB_PAD);
 	return 0;
 }
 

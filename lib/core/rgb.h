@@ -28,7 +28,12 @@ struct rgb {
 /*
  * Bytes allocated past the last row: libswscale's SIMD writers store whole
  * vectors and run up to this far past a row whose length is not a multiple
- * of their width (measured: 16 bytes for RGB24 at 200 pixels a row).
+ * of their width (measured: 16 bytes for RGB24 at 200 pixels a row). Its
+ * readers go past a row too: RGB24 to 4:2:0 at an odd width averages the
+ * last pixel with the one after it, which for the last row is in here.
+ * rgb_alloc() zeroes these bytes so that such a read gives the same
+ * picture every time (heap garbage there made transcoded HLS segments of
+ * rotate=90 differ between requests).
  */
 #define RGB_PAD		64
 

@@ -133,7 +133,8 @@ drop:
 static int
 vt_audio_swr(struct vt_audio *a, const AVFrame *f)
 {
-	AVChannelLayout in;
+	/* Zeroed: av_channel_layout_copy() uninits (frees) its dst first. */
+	AVChannelLayout in = { 0 };
 	int rc;
 
 	if (a->swr != NULL && a->swr_fmt == f->format &&

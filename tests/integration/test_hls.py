@@ -12,13 +12,15 @@ seconds cut at keyframes); ffprobe/ffmpeg reading the playlist through
 nginx as an HLS client get every frame and the duration; the segment that
 holds t=30 s holds exactly the frames of its time range, frame 750 among
 them; a segment is the same bytes every time, with ETag, Content-Length,
-HEAD, 304 and Range; with a signing key the playlist's segment URLs work
+HEAD, 304 and Range, transcoded ones too (rotate=90, q=, a 203x77 4:4:4
+clip) whichever worker answers after whatever else it did; with a signing key the playlist's segment URLs work
 and an unsigned or altered one is 403; under presets_only the playlist of
 a preset names it in its segment URLs, which are answered (seg= beside
 preset=, nothing else); hostile seg= and segment= values;
 and hls.js in headless Chromium plays the playlist and seeks to the middle.
 """
 
+import concurrent.futures
 import hashlib
 import hmac
 import io
@@ -114,6 +116,13 @@ def hmedia():
     subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i",
                     os.path.join(root, "numbered.mp4"), "-c", "copy",
                     os.path.join(root, "numbered.ts")], check=True, timeout=60)
+    # odd sides in 4:4:4 (transcoded: x264 keeps them, browsers do not)
+    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
+                    "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=4",
+                    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=4",
+                    "-vf", "scale=203:77,setsar=1,format=yuv444p", "-c:v", "libx264",
+                    "-preset", "veryfast", "-g", "25", "-c:a", "aac", "-shortest",
+                    os.path.join(root, "odd444.mp4")], check=True, timeout=60)
     stamp(0).save(os.path.join(root, "photo.jpg"), "JPEG")
     for n in os.listdir(root):
         os.chmod(os.path.join(root, n), 0o644)
@@ -290,6 +299,44 @@ def test_segment_is_deterministic_with_validators(hstack):
     a = hstack.get(MOUNT + "/numbered.mp4?format=hls&seg=3")
     b = hstack.get(MOUNT + "/numbered.mp4?seg=3.ts&format=hls")
     assert a.headers["ETag"] == b.headers["ETag"] and a.body == b.body
+
+
+def test_transcoded_segment_is_the_same_whichever_worker_answers(hstack):
+    """Regression: transcoded segments differed from one request to the
+    next once a worker's heap had a history. Two causes: swscale reads
+    RGB24 one pixel past an odd-width row (4:2:0 chroma), which for the
+    last row of a turned frame was malloc garbage (rgb_alloc() zeroes
+    RGB_PAD now); x264's AVX-512 code reads memory it has not written
+    when its macroblock tree weighs B-frames (venc_open() keeps x264 at
+    AVX2). Each segment is asked for three times by two clients at once,
+    between stills, a remuxed segment and other transcodes, so both
+    workers answer with different heaps; bytes and ETag must not move."""
+    segs = [MOUNT + "/numbered.mp4?format=hls&seg=1&rotate=90",
+            MOUNT + "/numbered.mp4?format=hls&seg=2&q=50",
+            MOUNT + "/odd444.mp4?format=hls&seg=0",
+            MOUNT + "/odd444.mp4?format=hls&seg=0&q=50",
+            MOUNT + "/odd444.mp4?format=hls&seg=0&rotate=90"]
+    others = [MOUNT + "/numbered.mp4?t=3&size=77x33&format=png",
+              MOUNT + "/numbered.mp4?format=hls&seg=4",
+              MOUNT + "/odd444.mp4?t=1&size=1x1&fit=fill&format=png",
+              MOUNT + "/numbered.mp4?format=hls&seg=0&size=161x",
+              MOUNT + "/odd444.mp4?t=2&rotate=270&format=jpeg"]
+    order = []
+    for n in range(3):
+        for i, u in enumerate(segs):
+            order += [u, others[(i + n) % len(others)]]
+
+    def fetch(u):
+        r = hstack.get(u)
+        assert r.status == 200, (u, r)
+        return u, hashlib.sha256(r.body).hexdigest(), r.headers["ETag"]
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        got = list(pool.map(fetch, order))
+    for u in segs:
+        answers = [(h, etag) for v, h, etag in got if v == u]
+        assert len(answers) == 3
+        assert len(set(answers)) == 1, (u, answers)
 
 
 def test_segment_answers_range(hstack):
