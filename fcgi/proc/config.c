@@ -18,6 +18,7 @@
 #include <ini.h>
 
 #include "proc/config_wm.h"
+#include "proc/scoreboard.h"
 #include "http/accept.h"
 #include "live/liveopt.h"
 #include "req/params.h"
@@ -664,6 +665,16 @@ config_validate(struct config *c, char *errbuf, size_t len)
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 
 		c->workers = n > 0 && n <= 256 ? (unsigned)n : 1;
+	}
+	/* Workers and stream processes share the master's 256 process
+	 * slots; past them a stream would wait unanswered in the backlog.
+	 * Live viewers take none (max_viewers). */
+	if (c->workers + c->max_streams > SB_SLOTS) {
+		snprintf(errbuf, len, "%s: workers (%u) + max_streams (%u) is more "
+		    "than the %u processes the master keeps: each file stream or "
+		    "transcode is a process (live viewers are not: max_viewers)",
+		    where, c->workers, c->max_streams, (unsigned)SB_SLOTS);
+		return -1;
 	}
 	config_limits(c);
 	return 0;

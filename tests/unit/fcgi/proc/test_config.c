@@ -165,6 +165,33 @@ test_validate_needs_root_directory(void **state)
 	config_cleanup(&c);
 }
 
+/* Workers and stream processes share the master's 256 process slots. */
+static void
+test_streams_fit_the_process_slots(void **state)
+{
+	struct config c;
+	char why[512];
+
+	(void)state;
+	config_init(&c);
+	assert_int_equal(config_set(&c, "media", "root", "/tmp", why,
+	    sizeof(why)), 0);
+	assert_int_equal(config_set(&c, "server", "allow_root", "yes", why,
+	    sizeof(why)), 0);
+	assert_int_equal(config_set(&c, "server", "workers", "8", why,
+	    sizeof(why)), 0);
+	assert_int_equal(config_set(&c, "server", "max_streams", "2000", why,
+	    sizeof(why)), 0);
+	assert_int_equal(config_validate(&c, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "max_streams"));
+	assert_int_equal(config_set(&c, "server", "max_streams", "248", why,
+	    sizeof(why)), 0);
+	assert_int_equal(config_set(&c, "server", "max_viewers", "100000",
+	    why, sizeof(why)), 0);
+	assert_int_equal(config_validate(&c, why, sizeof(why)), 0);
+	config_cleanup(&c);
+}
+
 static void
 test_root_needs_a_user_or_allow_root(void **state)
 {
@@ -265,6 +292,7 @@ main(void)
 		cmocka_unit_test(test_missing_file_is_refused),
 		cmocka_unit_test(test_validate_needs_root_directory),
 		cmocka_unit_test(test_root_needs_a_user_or_allow_root),
+		cmocka_unit_test(test_streams_fit_the_process_slots),
 		cmocka_unit_test(test_endpoint_paths_and_presets),
 		cmocka_unit_test(test_several_signing_keys),
 	};
