@@ -15,8 +15,8 @@
 #
 # The same as one line, in the foreground (-n) for a supervisor (runit,
 # s6, a container):
-#   spawn-fcgi -n -s @SOCKET@ -M 0660 -U www-data -G www-data \
-#       -u www-data -g www-data -- @MEDIAFCGI@ --config @CONFIG@
+#     spawn-fcgi -n -s @SOCKET@ -M 0660 -U www-data -G www-data \
+#         -u www-data -g www-data -- @MEDIAFCGI@ --config @CONFIG@
 #
 # mediafcgi's log is its standard error: the terminal of whoever ran
 # `start`, unless error_log in mediafcgi.conf names a file.

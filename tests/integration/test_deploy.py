@@ -17,7 +17,8 @@ at run time, in front of build/mediafcgi started the way that example says:
 
 Each answers a thumbnail and a video poster (a 3 s video made with ffmpeg at
 test time) through the front end, passes If-None-Match on (304) and hands
-/live/ to mediafcgi; the first frames of a live source (the video played
+/live/ to mediafcgi (the nginx examples on their live listener, which the
+main one redirects to); the first frames of a live source (the video played
 at its own pace) and of a file stream (format=mjpeg) arrive through it as
 they are produced. mediafcgi's config is
 the packaged one (debian/conf/mediafcgi.conf) with root pointed at the
@@ -124,8 +125,22 @@ def media():
 
 # ------------------------------------------------------------------ HTTP
 
-def http_get(port, path, headers=None, timeout=30):
-    return webservers.http_request(HOST, port, "GET", path, headers, timeout=timeout)
+def http_get(port, path, headers=None, timeout=30, follow=False):
+    """A GET through the front end on port; follow: one redirect to
+    another loopback port (the nginx examples send /live/ to their live
+    listener) is followed."""
+    r = webservers.http_request(HOST, port, "GET", path, headers, timeout=timeout)
+    if follow and r.status in (301, 302, 307, 308):
+        port, path = loopback_location(r)
+        r = webservers.http_request(HOST, port, "GET", path, headers, timeout=timeout)
+    return r
+
+
+def loopback_location(r):
+    """(port, path) of a redirect's Location on this host's loopback."""
+    m = re.fullmatch(r"http://%s:(\d+)(/.*)" % re.escape(HOST), r.headers.get("location") or "")
+    assert m, "redirect to elsewhere: %r %r" % (r, r.headers.get("location"))
+    return int(m.group(1)), m.group(2)
 
 
 STREAM = "/media/video.mp4?format=mjpeg&fps=5&size=160x90"     # a part every 0.2 s
@@ -169,6 +184,12 @@ def http_stream_parts(port, path, parts=STREAM_PARTS, timeout=20):
     try:
         conn.request("GET", path)
         r = conn.getresponse()
+        if r.status in (301, 302, 307, 308):   # /live/ behind nginx: its live listener
+            conn.close()
+            port, path = loopback_location(r)
+            conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
+            conn.request("GET", path)
+            r = conn.getresponse()
         headers = {k.lower(): v for k, v in r.getheaders()}
         assert r.status == 200, "%s: %d %r" % (path, r.status, r.read()[:300])
         timer = PartTimer(headers.get("content-type"), t0)
@@ -215,7 +236,7 @@ def check_media(port, logs=lambda: ""):
     assert r2.status == 304, "If-None-Match not passed on? %r\n%s" % (r2, logs())
     # /live/ (live sources) is routed to mediafcgi too: its JSON error for
     # a source that does not exist, not the front end's own 404 page.
-    r3 = http_get(port, "/live/no-such-source")
+    r3 = http_get(port, "/live/no-such-source", follow=True)
     assert r3.status >= 400 and r3.content_type == "application/json", \
         "/live/ not routed to mediafcgi: %r\n%s" % (r3, logs())
     assert r3.json()["status"] == r3.status, r3
@@ -544,6 +565,16 @@ DirectoryIndex index.html
         return False
 
 
+def nginx_site(d, example, port, **subs):
+    """nginx's top-level config including examples/EXAMPLE filled in: the
+    main listener on port, the live listener (nginx-unix, nginx-tcp,
+    nginx-upstream) on another free port, kept in d.live_port."""
+    d.live_port = webservers.free_port()
+    return d.nginx_main(d.example(example, LISTEN="%s:%d" % (HOST, port),
+                                  LIVE_LISTEN="%s:%d" % (HOST, d.live_port),
+                                  LIVE_PORT=d.live_port, DOCROOT=d.path("docroot"), **subs))
+
+
 def _mediafcgi_cmd(d, conf, *extra):
     return [d.binary, "--foreground", "--config", conf, *extra]
 
@@ -552,7 +583,6 @@ def _launch(d, example):
     """mediafcgi and the front end of one single-instance example, started
     as that example says; returns the front end's port."""
     sock = d.path("run", "mediafcgi.sock")
-    docroot = d.path("docroot")
     if example == "apache-fcgid.conf":
         _need("apache2")
         if not os.path.exists("/usr/lib/apache2/modules/mod_fcgid.so"):
@@ -570,14 +600,12 @@ def _launch(d, example):
         fport = webservers.free_port()
         d.start_mediafcgi("mediafcgi", _mediafcgi_cmd(d, conf, "--listen", "%s:%d" % (HOST, fport)),
                           port=fport)
-        return d.start_front("nginx", lambda port: d.nginx_main(d.example(
-            example, LISTEN="%s:%d" % (HOST, port), DOCROOT=docroot, FCGI_PORT=fport)))
+        return d.start_front("nginx", lambda port: nginx_site(d, example, port, FCGI_PORT=fport))
     front = example.split("-")[0]
     _need("apache2" if front == "apache" else front)
     d.start_mediafcgi("mediafcgi", _mediafcgi_cmd(d, conf, "--listen", "unix:" + sock), sock=sock)
     if example == "nginx-unix.conf":
-        return d.start_front("nginx", lambda port: d.nginx_main(d.example(
-            example, LISTEN="%s:%d" % (HOST, port), DOCROOT=docroot, SOCKET=sock)))
+        return d.start_front("nginx", lambda port: nginx_site(d, example, port, SOCKET=sock))
     snippet = d.example(example, SOCKET=sock)
     if example == "lighttpd-socket.conf":
         return d.start_front("lighttpd", lambda port: d.lighttpd_main(port, snippet))
@@ -611,9 +639,8 @@ def test_nginx_unix(media, socket_from):
             if AS_ROOT:
                 os.chown(sock, *_web_ids())       # SocketUser/SocketGroup=www-data
             os.chmod(sock, 0o660)                 # SocketMode=0660
-        port = d.start_front("nginx", lambda port: d.nginx_main(d.example(
-            "nginx-unix.conf", LISTEN="%s:%d" % (HOST, port), DOCROOT=d.path("docroot"),
-            SOCKET=sock)))
+        port = d.start_front("nginx", lambda port: nginx_site(d, "nginx-unix.conf", port,
+                                                              SOCKET=sock))
         check_media(port, d.logs)
         if socket_from == "systemd":
             master = d.procs[0][1].pid
@@ -647,9 +674,8 @@ def test_spawn_fcgi_nginx(media):
         if AS_ROOT:
             assert (st.st_uid, st.st_gid) == _web_ids()
             assert os.stat("/proc/%d" % master).st_uid == _web_ids()[0], "not run as www-data"
-        port = d.start_front("nginx", lambda port: d.nginx_main(d.example(
-            "nginx-unix.conf", LISTEN="%s:%d" % (HOST, port), DOCROOT=d.path("docroot"),
-            SOCKET=sock)))
+        port = d.start_front("nginx", lambda port: nginx_site(d, "nginx-unix.conf", port,
+                                                              SOCKET=sock))
         check_media(port, d.logs)
         workers = procs.children(master)
         assert workers, "no workers under the spawned master %d" % master
@@ -726,9 +752,9 @@ def _two_instances(d, workers=2):
 
 
 def _upstream_front(d, ports):
-    return d.start_front("nginx", lambda port: d.nginx_main(d.example(
-        "nginx-upstream.conf", LISTEN="%s:%d" % (HOST, port), DOCROOT=d.path("docroot"),
-        BACKEND1="%s:%d" % (HOST, ports[0]), BACKEND2="%s:%d" % (HOST, ports[1]))))
+    return d.start_front("nginx", lambda port: nginx_site(
+        d, "nginx-upstream.conf", port,
+        BACKEND1="%s:%d" % (HOST, ports[0]), BACKEND2="%s:%d" % (HOST, ports[1])))
 
 
 def test_scale_out_same_etag_from_every_instance(media):
@@ -830,7 +856,7 @@ def test_live_frames_arrive_as_produced_through(media, example):
         port = _launch(d, example)
         _, parts = http_stream_parts(port, "/live/cam1")
         check_stream_parts(parts, d.logs)
-        r = http_get(port, "/live/cam1?snapshot")
+        r = http_get(port, "/live/cam1?snapshot", follow=True)
         assert r.status == 200 and r.content_type == "image/jpeg", r
         assert image_size(r) == POSTER_SIZE
 
