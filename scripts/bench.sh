@@ -28,7 +28,11 @@
 #          mediafcgi master and the nginx master (and their children), and
 #          the project's CPU split between nginx and mediafcgi;
 #          bench-live.sh starts the feed and the live peers if they are down
-#          and stops what it started
+#          and stops what it started; then live in H.264
+#          (scripts/bench_live_h264.py: 20 viewers, 5 slow, of
+#          /live/cam1?format=mp4 against MJPEG of the same 640x360 30 fps
+#          feed: bytes per viewer-second, SSIM, latency, CPU per viewer;
+#          LIVE_H264_RUNS=3, 0 skips)
 # Each part's table is printed as it runs and all of them again at the end;
 # our servers and the peers started here are stopped (peers that were
 # already running are left running). While the image/video stack runs the
@@ -308,6 +312,14 @@ print("mediafcgi status after the run: streams %s; viewers %s; sources %s" % (
         MEDIAFCGI_BIN="$BIN" PYTHONPATH="$ROOT/tests" "$PY" "$ROOT/scripts/bench_live_scale.py" \
             --client "$ROOT/build/viewers" | tee -a "$TMPD/live-status.txt" || true
     fi
+    # live in H.264: 20 viewers (5 slow) of /live/cam1?format=mp4 against
+    # the same source as MJPEG, a feed of its own (scripts/bench_live_h264.py);
+    # LIVE_H264_RUNS=0 skips
+    if [ "${LIVE_H264_RUNS:-3}" != 0 ]; then
+        say "live H.264: fMP4 vs MJPEG, ${LIVE_H264_RUNS:-3} runs"
+        MEDIAFCGI_BIN="$BIN" "$PY" "$ROOT/scripts/bench_live_h264.py" --runs "${LIVE_H264_RUNS:-3}" \
+            --peers "$PEERS" | tee "$TMPD/live-h264.txt" || true
+    fi
 fi
 
 # ------------------------------------------------------------------ summary
@@ -321,4 +333,5 @@ for p in image formats video hls live; do
 done
 [ -s "$TMPD/rss-line.txt" ] && { echo; cat "$TMPD/rss-line.txt"; }
 [ -s "$TMPD/live-status.txt" ] && { echo; cat "$TMPD/live-status.txt"; }
+[ -s "$TMPD/live-h264.txt" ] && { echo; sed -n '/^live H.264 vs MJPEG/,$p' "$TMPD/live-h264.txt"; }
 exit 0

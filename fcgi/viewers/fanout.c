@@ -7,6 +7,11 @@
  * gets the same bytes, referenced, not copied. A viewer whose write was
  * partial keeps its frame until the rest went out (EPOLLOUT) and skips
  * newer ones meanwhile.
+ *
+ * H.264: a source's fragments are copied once each, while it has fMP4
+ * viewers, into a window of the last H264_WIN (by number), each framed
+ * once per request id like a frame; a viewer holds the framed bytes of
+ * the one it is being sent, and the number of the next.
  */
 #include "viewers/fanout.h"
 
@@ -32,6 +37,12 @@
 #define REC_MAX 65528		/* FastCGI record content, 8-aligned */
 #define TICK_MS 250
 #define FRAMINGS 4		/* request ids framed per frame */
+#define H264_WIN 128		/* fragments kept per source (> 1 s) */
+/* Bytes an fMP4 viewer may have unread by the web server before the next
+ * fragment waits: a burst (a new viewer's first group) goes at once, but
+ * the connection's own buffer (a unix socket's ~200 KB) never holds
+ * seconds of a slow viewer's stream. */
+#define MP4_QUEUE (32 * 1024)
 #define PART_TAIL "\r\n--" STREAM_BOUNDARY "\r\n"
 #define CLOSING "\r\n--" STREAM_BOUNDARY "--\r\n"
 
@@ -39,14 +50,15 @@ struct hand_msg {
 	uint32_t ring, gen;
 	uint32_t request_id;
 	uint32_t stream_timeout_s;
+	uint32_t kind;		/* enum fanout_kind */
 };
 
 int
 fanout_hand(const struct live *l, int fd, unsigned i, uint32_t gen,
-    unsigned request_id, unsigned stream_timeout_s)
+    unsigned request_id, unsigned stream_timeout_s, enum fanout_kind kind)
 {
 	struct hand_msg m = { .ring = i, .gen = gen, .request_id = request_id,
-	    .stream_timeout_s = stream_timeout_s };
+	    .stream_timeout_s = stream_timeout_s, .kind = (uint32_t)kind };
 	struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
 	union {
 		struct cmsghdr h;
@@ -75,6 +87,7 @@ struct frame {
 
 struct viewer {
 	int fd;
+	enum fanout_kind kind;
 	unsigned ring;
 	uint32_t gen;
 	unsigned request_id;
@@ -84,7 +97,40 @@ struct viewer {
 	struct frame *pending;	/* half-written, or NULL */
 	size_t off;
 	bool out_armed;		/* EPOLLOUT asked for */
+	/* FANOUT_MP4 */
+	uint32_t epoch;		/* the encoder run whose init it got; 0 */
+	uint64_t next_frag;	/* the next fragment it is to get */
+	bool waiting_key;	/* resumes at the newest keyframe */
 	struct viewer *prev, *next;	/* its ring's list */
+};
+
+/* Framings of some bytes, one per request id (web servers use 1). */
+struct framings {
+	struct {
+		unsigned request_id;
+		struct frame *f;
+	} f[FRAMINGS];
+};
+
+/* A fragment copied out of its ring. */
+struct frag {
+	uint64_t seq;
+	uint32_t epoch;
+	bool key;
+	size_t len;
+	struct framings framed;
+	unsigned char b[];
+};
+
+struct h264_state {
+	unsigned count;		/* FANOUT_MP4 viewers */
+	uint32_t gen, epoch;	/* of the fragments held */
+	uint64_t seq;		/* newest copied */
+	uint64_t last_key;	/* newest keyframe held, 0 none */
+	struct frag *win[H264_WIN];	/* by seq % H264_WIN */
+	unsigned char *init;	/* LIVE_H264_INIT bytes */
+	size_t init_len;
+	struct framings init_framed;
 };
 
 struct ring_state {
@@ -106,6 +152,8 @@ struct fanout {
 	int ep;
 	unsigned char *jpeg;	/* copy buffer, room bytes */
 	struct ring_state rings[LIVE_RINGS];
+	struct h264_state h264[LIVE_RINGS];
+	unsigned char *fragbuf;	/* copy buffer, LIVE_H264_AREA / 4 */
 };
 
 static volatile sig_atomic_t fanout_stop;
@@ -163,6 +211,34 @@ frame_records(const unsigned char *data, size_t len, unsigned id)
 		len -= c;
 	}
 	return f;
+}
+
+/* data framed for request id, from the cache c; NULL: out of memory. */
+static struct frame *
+framings_get(struct framings *c, const unsigned char *data, size_t len,
+    unsigned id)
+{
+	unsigned k;
+
+	for (k = 0; k < FRAMINGS && c->f[k].f != NULL; k++)
+		if (c->f[k].request_id == id)
+			return c->f[k].f;
+	if (k == FRAMINGS) {
+		frame_unref(c->f[FRAMINGS - 1].f);
+		k = FRAMINGS - 1;
+	}
+	c->f[k].request_id = id;
+	c->f[k].f = frame_records(data, len, id);
+	return c->f[k].f;
+}
+
+static void
+framings_drop(struct framings *c)
+{
+	for (unsigned k = 0; k < FRAMINGS; k++) {
+		frame_unref(c->f[k].f);
+		c->f[k].f = NULL;
+	}
 }
 
 static void
@@ -227,6 +303,20 @@ ring_refresh(struct fanout *fo, unsigned i)
 }
 
 static void
+h264_drop(struct h264_state *hs)
+{
+	for (unsigned k = 0; k < H264_WIN; k++)
+		if (hs->win[k] != NULL) {
+			framings_drop(&hs->win[k]->framed);
+			free(hs->win[k]);
+			hs->win[k] = NULL;
+		}
+	framings_drop(&hs->init_framed);
+	hs->init_len = 0;
+	hs->last_key = 0;
+}
+
+static void
 viewer_arm(struct fanout *fo, struct viewer *v, bool out)
 {
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP |
@@ -243,17 +333,20 @@ viewer_close(struct fanout *fo, struct viewer *v, bool clean)
 	struct ring_state *rs = &fo->rings[v->ring];
 
 	if (clean && v->pending == NULL) {
-		/* The empty last part, the end of the answer, END_REQUEST:
-		 * best effort, the socket is non-blocking. */
+		/* The empty last part (MJPEG), the end of the answer,
+		 * END_REQUEST: best effort, the socket is non-blocking. */
 		unsigned char b[64];
-		size_t n = sizeof(CLOSING) - 1;
+		size_t n = 0;
 
-		rec_header(b, 6, v->request_id, n);
-		memcpy(b + 8, CLOSING, n);
-		rec_header(b + 8 + n, 6, v->request_id, 0);
-		rec_header(b + 16 + n, 3, v->request_id, 8);
-		memset(b + 24 + n, 0, 8);
-		(void)!write(v->fd, b, 32 + n);
+		if (v->kind == FANOUT_MJPEG) {
+			rec_header(b, 6, v->request_id, sizeof(CLOSING) - 1);
+			memcpy(b + 8, CLOSING, sizeof(CLOSING) - 1);
+			n = 8 + sizeof(CLOSING) - 1;
+		}
+		rec_header(b + n, 6, v->request_id, 0);
+		rec_header(b + 8 + n, 3, v->request_id, 8);
+		memset(b + 16 + n, 0, 8);
+		(void)!write(v->fd, b, 24 + n);
 	}
 	/* Out of epoll before the close: the worker that handed it over may
 	 * still hold the connection a moment, and epoll forgets a descriptor
@@ -269,6 +362,9 @@ viewer_close(struct fanout *fo, struct viewer *v, bool clean)
 	if (v->next != NULL)
 		v->next->prev = v->prev;
 	rs->count--;
+	/* The last fMP4 viewer gone: its fragments need not be kept. */
+	if (v->kind == FANOUT_MP4 && --fo->h264[v->ring].count == 0)
+		h264_drop(&fo->h264[v->ring]);
 	__atomic_sub_fetch(&fo->l->rings[v->ring].viewers, 1, __ATOMIC_ACQ_REL);
 	__atomic_sub_fetch(&fo->l->sh->viewers, 1, __ATOMIC_ACQ_REL);
 	free(v);
@@ -301,6 +397,192 @@ viewer_write(struct fanout *fo, struct viewer *v)
 	return 0;
 }
 
+/* ------------------------------------------------------------ H.264 */
+
+/* The run's init segment, when the fragments held are of another run. */
+static bool
+h264_init_for(struct fanout *fo, unsigned i, uint32_t epoch)
+{
+	struct h264_state *hs = &fo->h264[i];
+	uint32_t got = 0;
+	ssize_t n;
+
+	if (hs->epoch == epoch && hs->init_len > 0)
+		return true;
+	n = live_h264_init(fo->l, i, hs->gen, hs->init, LIVE_H264_INIT, &got);
+	if (n <= 0 || got != epoch)
+		return false;
+	/* A new run: nothing of the last one goes with this init. */
+	h264_drop(hs);
+	hs->init_len = (size_t)n;
+	hs->epoch = epoch;
+	return true;
+}
+
+/* Copies ring i's fragments published since the last copy, in order. */
+static void
+h264_refresh(struct fanout *fo, unsigned i)
+{
+	struct h264_state *hs = &fo->h264[i];
+	const struct live_ring *r = &fo->l->rings[i];
+	uint32_t gen = __atomic_load_n(&r->gen, __ATOMIC_ACQUIRE);
+	uint64_t newest = __atomic_load_n(&r->h264.seq, __ATOMIC_ACQUIRE);
+	uint64_t s;
+
+	if (gen != hs->gen) {
+		h264_drop(hs);
+		hs->gen = gen;
+		hs->epoch = 0;
+		hs->seq = 0;
+	}
+	if (newest <= hs->seq)
+		return;
+	s = hs->seq + 1;
+	if (newest - s >= H264_WIN)
+		s = newest - H264_WIN + 1;
+	for (; s <= newest; s++) {
+		struct live_frag m;
+		ssize_t n = live_h264_frag(fo->l, i, gen, s, fo->fragbuf,
+		    LIVE_H264_AREA / 4, &m);
+		struct frag *f, **slot = &hs->win[s % H264_WIN];
+
+		/* Lost (overwritten, too large): a hole the viewers that
+		 * need it skip to the next keyframe over. */
+		if (n <= 0 || !h264_init_for(fo, i, m.epoch))
+			continue;
+		if ((f = malloc(sizeof(*f) + (size_t)n)) == NULL)
+			continue;
+		memset(f, 0, sizeof(*f));
+		f->seq = s;
+		f->epoch = m.epoch;
+		f->key = m.key != 0;
+		f->len = (size_t)n;
+		memcpy(f->b, fo->fragbuf, (size_t)n);
+		if (*slot != NULL) {
+			framings_drop(&(*slot)->framed);
+			free(*slot);
+		}
+		*slot = f;
+		if (f->key)
+			hs->last_key = s;
+	}
+	hs->seq = newest;
+}
+
+/* The fragment numbered seq if held, else NULL. */
+static struct frag *
+h264_held(struct h264_state *hs, uint64_t seq)
+{
+	struct frag *f = seq ? hs->win[seq % H264_WIN] : NULL;
+
+	return f != NULL && f->seq == seq && f->epoch == hs->epoch ? f : NULL;
+}
+
+/*
+ * Sends v what it is to get next, in order, as long as its connection
+ * takes it at once: the init segment first, then fragments from a
+ * keyframe. 0, or -1: the viewer is gone.
+ */
+static int
+mp4_pump(struct fanout *fo, struct viewer *v)
+{
+	struct h264_state *hs = &fo->h264[v->ring];
+
+	for (;;) {
+		struct frag *f;
+		struct frame *fr;
+
+		if (v->pending != NULL) {
+			if (viewer_write(fo, v) < 0)
+				return -1;
+			if (v->pending != NULL)
+				return 0;	/* the rest on EPOLLOUT */
+		}
+		if (hs->epoch == 0 || hs->init_len == 0)
+			return 0;
+		if (v->waiting_key) {
+			const struct live_h264 *h = &fo->l->rings[v->ring].h264;
+			uint64_t k = hs->last_key;
+
+			/* Only into the run the encoder is on now: the tail
+			 * of one that ended is not live (its reader may be
+			 * starting the next). */
+			if (!h->running || fo->l->rings[v->ring].reader <= 0 ||
+			    hs->epoch != h->epoch)
+				return 0;
+			if (h264_held(hs, k) == NULL || k < v->next_frag)
+				return 0;
+			if (v->epoch != hs->epoch) {
+				fr = framings_get(&hs->init_framed, hs->init,
+				    hs->init_len, v->request_id);
+				if (fr == NULL)
+					return 0;
+				v->epoch = hs->epoch;
+				fr->refs++;
+				v->pending = fr;
+				v->off = 0;
+				continue;
+			}
+			v->next_frag = k;
+			v->waiting_key = false;
+		}
+		if (v->next_frag > hs->seq)
+			return 0;	/* up to date */
+		if ((f = h264_held(hs, v->next_frag)) == NULL) {
+			/* A hole: from the next keyframe on. */
+			v->waiting_key = true;
+			v->next_frag++;
+			continue;
+		}
+		{
+			int unread = conn_unread(v->fd);
+
+			if (unread > 0 && (size_t)unread + f->len > MP4_QUEUE)
+				return 0;	/* at the next fragment */
+		}
+		if ((fr = framings_get(&f->framed, f->b, f->len,
+		    v->request_id)) == NULL)
+			return 0;
+		fr->refs++;
+		v->pending = fr;
+		v->off = 0;
+		v->next_frag++;
+	}
+}
+
+/*
+ * New fragments for v: all of them if its connection can take them now
+ * (nothing half-written, nothing unread by the web server); otherwise,
+ * once a keyframe newer than the fragment it is to get next came, it
+ * resumes there (skipping the rest of the group it is in). True when v
+ * was closed.
+ */
+static bool
+mp4_offer(struct fanout *fo, struct viewer *v, int64_t now)
+{
+	struct h264_state *hs = &fo->h264[v->ring];
+
+	if (v->gen != hs->gen)
+		return false;	/* the tick ends it */
+	if (v->epoch != 0 && hs->epoch != 0 && v->epoch != hs->epoch) {
+		/* Another encoder run: its fragments need their own init;
+		 * the client reconnects for it. */
+		viewer_close(fo, v, true);
+		return true;
+	}
+	if (v->pending != NULL || conn_unread(v->fd) > 0) {
+		if (!v->waiting_key && hs->last_key > v->next_frag)
+			v->waiting_key = true;
+		return false;
+	}
+	v->live_ms = now;
+	if (mp4_pump(fo, v) < 0) {
+		viewer_close(fo, v, false);
+		return true;
+	}
+	return false;
+}
+
 /*
  * The newest frame to v if it can take it now: nothing half-written and
  * nothing unread by the web server; else it skips this one.
@@ -310,6 +592,10 @@ viewer_offer(struct fanout *fo, struct viewer *v, int64_t now)
 {
 	struct frame *f;
 
+	if (v->kind == FANOUT_MP4) {
+		(void)mp4_offer(fo, v, now);
+		return;
+	}
 	if (v->offered >= fo->rings[v->ring].seq)
 		return;
 	v->offered = fo->rings[v->ring].seq;
@@ -362,6 +648,8 @@ fanout_take(struct fanout *fo)
 		}
 		(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 		v->fd = fd;
+		v->kind = m.kind == FANOUT_MP4 ? FANOUT_MP4 : FANOUT_MJPEG;
+		v->waiting_key = true;
 		v->ring = m.ring;
 		v->gen = m.gen;
 		v->request_id = m.request_id;
@@ -372,6 +660,8 @@ fanout_take(struct fanout *fo)
 			v->next->prev = v;
 		fo->rings[m.ring].head = v;
 		fo->rings[m.ring].count++;
+		if (v->kind == FANOUT_MP4)
+			fo->h264[m.ring].count++;
 		__atomic_add_fetch(&fo->l->rings[m.ring].viewers, 1,
 		    __ATOMIC_ACQ_REL);
 		ev = (struct epoll_event){ .events = EPOLLIN | EPOLLRDHUP,
@@ -382,9 +672,12 @@ fanout_take(struct fanout *fo)
 			viewer_close(fo, v, true);
 			continue;
 		}
-		/* The newest frame at once: a viewer sees the picture as
-		 * soon as it opens the stream. */
-		(void)ring_refresh(fo, m.ring);
+		/* The newest frame (or keyframe) at once: a viewer sees the
+		 * picture as soon as it opens the stream. */
+		if (v->kind == FANOUT_MP4)
+			h264_refresh(fo, m.ring);
+		else
+			(void)ring_refresh(fo, m.ring);
 		viewer_offer(fo, v, clock_ms());
 	}
 }
@@ -402,7 +695,10 @@ fanout_frames(struct fanout *fo)
 			continue;
 		/* A viewer that came meanwhile may have copied it already:
 		 * every viewer is offered what it was not offered yet. */
-		(void)ring_refresh(fo, i);
+		if (fo->rings[i].count > fo->h264[i].count)
+			(void)ring_refresh(fo, i);
+		if (fo->h264[i].count > 0)
+			h264_refresh(fo, i);
 		for (v = fo->rings[i].head; v != NULL; v = next) {
 			next = v->next;
 			viewer_offer(fo, v, now);
@@ -424,12 +720,21 @@ fanout_tick(struct fanout *fo)
 		if (fo->rings[i].count == 0)
 			continue;
 		r->last_use_ms = now;
+		/* fMP4 viewers keep the source's encoder on. */
+		if (fo->h264[i].count > 0) {
+			r->h264.wanted_ms = now;
+			h264_refresh(fo, i);
+		}
 		for (v = fo->rings[i].head; v != NULL; v = next) {
 			next = v->next;
 			if (v->gen != gen) {
 				viewer_close(fo, v, true);
 				continue;
 			}
+			/* What it could not take at the last fragment (a
+			 * stalled source sends no more). */
+			if (v->kind == FANOUT_MP4 && mp4_offer(fo, v, now))
+				continue;
 			if (v->pending == NULL && conn_unread(v->fd) == 0)
 				v->live_ms = now;
 			else if (v->timeout_ms > 0 &&
@@ -484,7 +789,11 @@ fanout_main(const struct config *cfg, struct live *l)
 		if ((fo.rings[i].part = malloc(96 + l->room +
 		    sizeof(PART_TAIL))) == NULL)
 			_exit(2);
+	for (unsigned i = 0; i < LIVE_RINGS; i++)
+		if ((fo.h264[i].init = malloc(LIVE_H264_INIT)) == NULL)
+			_exit(2);
 	if ((fo.jpeg = malloc(l->room)) == NULL ||
+	    (fo.fragbuf = malloc(LIVE_H264_AREA / 4)) == NULL ||
 	    (fo.ep = epoll_create1(EPOLL_CLOEXEC)) < 0) {
 		log_error("fan-out start-up: %s", strerror(errno));
 		_exit(2);
@@ -521,6 +830,9 @@ fanout_main(const struct config *cfg, struct live *l)
 				if ((evs[k].events & EPOLLOUT) &&
 				    viewer_write(&fo, v) < 0)
 					viewer_close(&fo, v, false);
+				else if ((evs[k].events & EPOLLOUT) &&
+				    v->kind == FANOUT_MP4)
+					(void)mp4_offer(&fo, v, clock_ms());
 			}
 		}
 		if (frames)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "live/h264live.h"
 #include "live/livesrc.h"
 #include "proc/child.h"
 #include "proc/log.h"
@@ -29,6 +30,93 @@ on_reader_stop(int sig)
 	reader_stop = 1;
 }
 
+/*
+ * The source's H.264 rendition, one encoder for every viewer: on while
+ * an H.264 viewer or request came within idle_timeout, fed each frame
+ * the reader publishes; off (freed) otherwise.
+ */
+struct reader_h264 {
+	struct h264live *enc;
+	int epoch;		/* of the run in the ring; 0: not started */
+	int64_t retry_ms;	/* after a failed start */
+};
+
+static void
+reader_h264_off(struct reader_h264 *rh, const struct source *src,
+    struct live *l, unsigned i, const char *why)
+{
+	if (rh->enc == NULL)
+		return;
+	h264live_free(rh->enc);
+	rh->enc = NULL;
+	if (rh->epoch > 0)
+		live_h264_stop(l, i);
+	rh->epoch = 0;
+	if (why != NULL)
+		log_info("source %s: H.264 encoder stopped (%s)", src->name,
+		    why);
+}
+
+static void
+reader_h264_frame(struct reader_h264 *rh, const struct source *src,
+    struct live *l, unsigned i, uint32_t gen, const unsigned char *jpeg,
+    size_t len, uint64_t pts_us)
+{
+	int64_t idle_ms = (int64_t)src->idle_timeout * 1000;
+	struct h264live_frag fr;
+	struct err e;
+	int rc;
+
+	if (!live_h264_wanted(l, i, idle_ms)) {
+		reader_h264_off(rh, src, l, i, "no H.264 viewers");
+		return;
+	}
+	err_init(&e);
+	if (rh->enc == NULL) {
+		struct h264live_cfg hc = {
+			.width = 0, .height = 0,	/* the JPEGs' own */
+			.fps = src->fps, .quality = src->quality,
+		};
+
+		if (clock_ms() < rh->retry_ms)
+			return;
+		if ((rh->enc = h264live_new(&hc, &e)) == NULL) {
+			log_error("source %s: no H.264 encoder: %s", src->name,
+			    e.msg);
+			rh->retry_ms = clock_ms() + BACKOFF_MAX_MS;
+			return;
+		}
+		log_info("source %s: H.264 encoder started", src->name);
+	}
+	rc = h264live_push(rh->enc, jpeg, len, (int64_t)pts_us, &fr, &e);
+	if (rc < 0) {
+		if (e.kind == ERR_UNDECODABLE)
+			return;		/* this frame only */
+		log_error("source %s: H.264: %s", src->name, e.msg);
+		reader_h264_off(rh, src, l, i, NULL);
+		rh->retry_ms = clock_ms() + BACKOFF_MAX_MS;
+		return;
+	}
+	if (rc == 0)
+		return;
+	if (rh->epoch <= 0) {
+		size_t ilen;
+		const unsigned char *init = h264live_init_segment(rh->enc,
+		    &ilen);
+
+		if (init == NULL || (rh->epoch = live_h264_start(l, i, gen,
+		    init, ilen)) < 0) {
+			log_error("source %s: H.264 init segment over %u bytes",
+			    src->name, LIVE_H264_INIT);
+			reader_h264_off(rh, src, l, i, NULL);
+			rh->retry_ms = clock_ms() + BACKOFF_MAX_MS;
+			return;
+		}
+	}
+	live_h264_publish(l, i, gen, (uint32_t)rh->epoch, fr.data, fr.len,
+	    fr.key, fr.pts, fr.duration);
+}
+
 void
 live_reader_main(const struct config *cfg, const struct source *src,
     struct live *l, unsigned i, uint32_t gen)
@@ -38,6 +126,7 @@ live_reader_main(const struct config *cfg, const struct source *src,
 	struct live_ring *r = &l->rings[i];
 	struct sigaction sa = { .sa_handler = on_reader_stop };
 	unsigned backoff = 0;
+	struct reader_h264 rh = { .enc = NULL };
 	sigset_t none;
 
 	child_signals((const int[]){ SIGINT, SIGCHLD, 0 },
@@ -75,6 +164,8 @@ live_reader_main(const struct config *cfg, const struct source *src,
 			while (!reader_stop && r->gen == gen &&
 			    (rc = livesrc_next(ls, &jpeg, &len, &pts, &e)) == 0) {
 				live_publish(l, i, gen, jpeg, len);
+				reader_h264_frame(&rh, src, l, i, gen, jpeg,
+				    len, pts);
 				backoff = 0;
 			}
 			livesrc_close(ls);
@@ -90,6 +181,7 @@ live_reader_main(const struct config *cfg, const struct source *src,
 		for (unsigned w = 0; w < backoff && !reader_stop; w += 50)
 			usleep(50000);
 	}
+	reader_h264_off(&rh, src, l, i, "the reader stops");
 	_exit(0);
 }
 

@@ -1,7 +1,10 @@
 /*
  * reader - the live sources' reader processes: one per source in use
  * decodes and encodes each frame once (lib/live/livesrc.h) into its ring
- * (ring.h), reconnecting with back-off when the input goes away; the
+ * (ring.h) and, while an H.264 rendition is wanted (ring.h's
+ * h264.wanted_ms within idle_timeout), encodes it once more into H.264
+ * fragments (lib/live/h264live.h) for every fMP4 and HLS viewer,
+ * reconnecting with back-off when the input goes away; the
  * master starts a reader when the source is wanted (a viewer, a snapshot,
  * always_on) and stops it after idle_timeout seconds without viewers, or
  * when a reload changes or removes its source.

@@ -44,7 +44,8 @@ live_new(struct live *l, const struct config *cfg)
 	memset(l, 0, sizeof(*l));
 	l->wake_fd = l->hand_fd[0] = l->hand_fd[1] = -1;
 	l->room = room_for(cfg);
-	l->map_len = head + (size_t)LIVE_RINGS * LIVE_SLOTS * l->room;
+	l->map_len = head + (size_t)LIVE_RINGS * LIVE_SLOTS * l->room +
+	    (size_t)LIVE_RINGS * LIVE_H264_AREA;
 	/* Shared with every child; pages are only backed once written. */
 	l->map = mmap(NULL, l->map_len, PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -55,6 +56,7 @@ live_new(struct live *l, const struct config *cfg)
 	l->sh = l->map;
 	l->rings = l->sh->rings;
 	l->data = (unsigned char *)l->map + head;
+	l->h264_data = l->data + (size_t)LIVE_RINGS * LIVE_SLOTS * l->room;
 	/* Close-on-exec: the programs workers run never see them. */
 	if ((l->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0,
@@ -178,6 +180,7 @@ live_assign(struct live *l, const struct config *prev,
 			r->frames_in = 0;
 			r->reconnects = 0;
 			r->wanted = 0;
+			r->h264.wanted_ms = 0;
 			__atomic_add_fetch(&r->gen, 1, __ATOMIC_ACQ_REL);
 			r->assigned = 1;
 		}
@@ -326,4 +329,289 @@ live_wait(const struct live *l, unsigned i, uint32_t gen, uint64_t after,
 		futex_wait((volatile uint32_t *)&r->futex, f,
 		    left > 200000 ? 200 : (int)(left / 1000) + 1);
 	}
+}
+
+/* ------------------------------------------------------------ H.264 */
+
+int
+live_h264_wanted(const struct live *l, unsigned i, int64_t idle_ms)
+{
+	int64_t w = __atomic_load_n(&l->rings[i].h264.wanted_ms,
+	    __ATOMIC_RELAXED);
+
+	return w != 0 && clock_ms() - w <= idle_ms;
+}
+
+void
+live_h264_want(struct live *l, unsigned i)
+{
+	__atomic_store_n(&l->rings[i].h264.wanted_ms, clock_ms(),
+	    __ATOMIC_RELAXED);
+	live_want(l, i);
+}
+
+static unsigned char *
+area_of(const struct live *l, unsigned i)
+{
+	return l->h264_data + (size_t)i * LIVE_H264_AREA;
+}
+
+/*
+ * Copies n bytes at position off of ring i's area into buf: 0, or -1 when
+ * the writer reserved over them before the copy ended (torn).
+ */
+static int
+area_copy(const struct live *l, unsigned i, uint64_t off, size_t n,
+    unsigned char *buf)
+{
+	const struct live_h264 *h = &l->rings[i].h264;
+	const unsigned char *a = area_of(l, i);
+	size_t at = (size_t)(off % LIVE_H264_AREA);
+	size_t first = n < LIVE_H264_AREA - at ? n : LIVE_H264_AREA - at;
+
+	if (off + LIVE_H264_AREA < __atomic_load_n(&h->reserved,
+	    __ATOMIC_ACQUIRE))
+		return -1;
+	memcpy(buf, a + at, first);
+	memcpy(buf + first, a, n - first);
+	/* The copy before the check (a seqlock's second read). */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return off + LIVE_H264_AREA < __atomic_load_n(&h->reserved,
+	    __ATOMIC_RELAXED) ? -1 : 0;
+}
+
+int
+live_h264_start(struct live *l, unsigned i, uint32_t gen,
+    const unsigned char *init, size_t len)
+{
+	struct live_h264 *h = &l->rings[i].h264;
+	uint64_t s = h->init_seq;
+	uint32_t epoch = h->epoch + 1;
+
+	if (len > LIVE_H264_INIT)
+		return -1;
+	if (epoch == 0)
+		epoch = 1;
+	__atomic_store_n(&h->init_seq, s + 1 + (s & 1), __ATOMIC_RELEASE);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	memcpy(h->init, init, len);
+	h->init_len = (uint32_t)len;
+	h->init_gen = gen;
+	h->init_epoch = epoch;
+	__atomic_store_n(&h->init_seq, s + 2 + (s & 1), __ATOMIC_RELEASE);
+	__atomic_store_n(&h->epoch, epoch, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&h->runs, 1, __ATOMIC_RELAXED);
+	h->running = 1;
+	live_wake(l);
+	return (int)epoch;
+}
+
+void
+live_h264_stop(struct live *l, unsigned i)
+{
+	l->rings[i].h264.running = 0;
+	live_wake(l);
+}
+
+/* Segment n's entry: opened (key) or grown by one fragment. */
+static void
+seg_add(struct live_h264 *h, uint64_t n, uint32_t gen, uint32_t epoch,
+    bool open, uint64_t seq, uint64_t off, size_t len, uint32_t duration)
+{
+	struct live_seg *g = &h->segs[n % LIVE_H264_SEGS];
+
+	__atomic_store_n(&g->seq, n * 2 + 1, __ATOMIC_RELEASE);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	if (open) {
+		g->gen = gen;
+		g->epoch = epoch;
+		g->off = off;
+		g->len = 0;
+		g->first = seq;
+		g->frames = 0;
+		g->duration = 0;
+		g->complete = 0;
+	}
+	g->len += len;
+	g->frames++;
+	g->duration += duration;
+	__atomic_store_n(&g->seq, n * 2, __ATOMIC_RELEASE);
+}
+
+static void
+seg_close(struct live_h264 *h, uint64_t n)
+{
+	struct live_seg *g = &h->segs[n % LIVE_H264_SEGS];
+
+	if (n == 0 || g->seq != n * 2)
+		return;
+	__atomic_store_n(&g->seq, n * 2 + 1, __ATOMIC_RELEASE);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	g->complete = 1;
+	__atomic_store_n(&g->seq, n * 2, __ATOMIC_RELEASE);
+}
+
+void
+live_h264_publish(struct live *l, unsigned i, uint32_t gen, uint32_t epoch,
+    const unsigned char *data, size_t len, int key, int64_t pts,
+    uint32_t duration)
+{
+	struct live_h264 *h = &l->rings[i].h264;
+	uint64_t seq = h->seq + 1, off = h->reserved, n = h->seg;
+	const struct live_seg *cur = &h->segs[n % LIVE_H264_SEGS];
+	struct live_frag *f = &h->frags[seq % LIVE_H264_FRAGS];
+	unsigned char *a = area_of(l, i);
+	size_t at = (size_t)(off % LIVE_H264_AREA), first;
+
+	if (len == 0 || len > LIVE_H264_AREA / 4)
+		return;
+	/* A fragment that opens no segment joins the open one of its run;
+	 * with none (its keyframe was dropped), it has nowhere to go. */
+	if (!key && (n == 0 || cur->seq != n * 2 || cur->gen != gen ||
+	    cur->epoch != epoch || cur->complete))
+		return;
+	/* Reserve first: a copy of the bytes overwritten now sees it. */
+	__atomic_store_n(&h->reserved, off + len, __ATOMIC_RELEASE);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	first = len < LIVE_H264_AREA - at ? len : LIVE_H264_AREA - at;
+	memcpy(a + at, data, first);
+	memcpy(a, data + first, len - first);
+
+	if (key) {
+		seg_close(h, n);
+		n++;
+	}
+	__atomic_store_n(&f->seq, seq * 2 + 1, __ATOMIC_RELEASE);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	f->gen = gen;
+	f->epoch = epoch;
+	f->off = off;
+	f->len = (uint32_t)len;
+	f->key = key != 0;
+	f->seg = n;
+	f->pts = pts;
+	f->duration = duration;
+	f->at_us = clock_us();
+	__atomic_store_n(&f->seq, seq * 2, __ATOMIC_RELEASE);
+	seg_add(h, n, gen, epoch, key != 0, seq, off, len, duration);
+	__atomic_store_n(&h->seg, n, __ATOMIC_RELEASE);
+	__atomic_store_n(&h->seq, seq, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&h->frags_out, 1, __ATOMIC_RELAXED);
+	live_wake(l);
+}
+
+ssize_t
+live_h264_init(const struct live *l, unsigned i, uint32_t gen,
+    unsigned char *buf, size_t cap, uint32_t *epoch)
+{
+	const struct live_h264 *h = &l->rings[i].h264;
+
+	for (;;) {
+		uint64_t s = __atomic_load_n(&h->init_seq, __ATOMIC_ACQUIRE);
+		size_t len = h->init_len;
+		uint32_t g = h->init_gen, ep = h->init_epoch;
+
+		if (s & 1)
+			continue;	/* being written: a moment */
+		if (s == 0 || g != gen || len > cap || len > LIVE_H264_INIT)
+			return 0;
+		memcpy(buf, h->init, len);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&h->init_seq, __ATOMIC_RELAXED) == s) {
+			*epoch = ep;
+			return (ssize_t)len;
+		}
+	}
+}
+
+/* A consistent copy of fragment seq's entry: 0, or -1 (not there). */
+static int
+frag_meta(const struct live_h264 *h, uint64_t seq, struct live_frag *m)
+{
+	const struct live_frag *f = &h->frags[seq % LIVE_H264_FRAGS];
+
+	for (;;) {
+		uint64_t s = __atomic_load_n(&f->seq, __ATOMIC_ACQUIRE);
+
+		if (s == seq * 2 + 1)
+			continue;
+		if (s != seq * 2)
+			return -1;
+		m->gen = f->gen;
+		m->epoch = f->epoch;
+		m->off = f->off;
+		m->len = f->len;
+		m->key = f->key;
+		m->seg = f->seg;
+		m->pts = f->pts;
+		m->duration = f->duration;
+		m->at_us = f->at_us;
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&f->seq, __ATOMIC_RELAXED) == s) {
+			m->seq = s;
+			return 0;
+		}
+	}
+}
+
+ssize_t
+live_h264_frag(const struct live *l, unsigned i, uint32_t gen, uint64_t seq,
+    unsigned char *buf, size_t cap, struct live_frag *meta)
+{
+	const struct live_h264 *h = &l->rings[i].h264;
+
+	if (seq == 0 || frag_meta(h, seq, meta) < 0 || meta->gen != gen)
+		return 0;
+	if (meta->len > cap)
+		return -1;
+	if (area_copy(l, i, meta->off, meta->len, buf) < 0)
+		return 0;
+	return (ssize_t)meta->len;
+}
+
+int
+live_h264_seg(const struct live *l, unsigned i, uint32_t gen, uint64_t n,
+    struct live_seg *m)
+{
+	const struct live_h264 *h = &l->rings[i].h264;
+	const struct live_seg *g = &h->segs[n % LIVE_H264_SEGS];
+
+	for (;;) {
+		uint64_t s = __atomic_load_n(&g->seq, __ATOMIC_ACQUIRE);
+
+		if (s == n * 2 + 1)
+			continue;
+		if (n == 0 || s != n * 2)
+			return -1;
+		m->gen = g->gen;
+		m->epoch = g->epoch;
+		m->off = g->off;
+		m->len = g->len;
+		m->first = g->first;
+		m->frames = g->frames;
+		m->duration = g->duration;
+		m->complete = g->complete;
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&g->seq, __ATOMIC_RELAXED) == s)
+			break;
+	}
+	m->seq = n * 2;
+	if (m->gen != gen || m->off + LIVE_H264_AREA <
+	    __atomic_load_n(&h->reserved, __ATOMIC_ACQUIRE))
+		return -1;
+	return 0;
+}
+
+ssize_t
+live_h264_seg_copy(const struct live *l, unsigned i, uint32_t gen,
+    uint64_t n, unsigned char *buf, size_t cap)
+{
+	struct live_seg m;
+
+	if (live_h264_seg(l, i, gen, n, &m) < 0 || !m.complete ||
+	    m.len > cap || m.len > LIVE_H264_AREA)
+		return -1;
+	if (area_copy(l, i, m.off, (size_t)m.len, buf) < 0)
+		return -1;
+	return (ssize_t)m.len;
 }

@@ -42,6 +42,61 @@ struct live_slot {
 	volatile int64_t at_us;	/* when it was published (clock_us()) */
 };
 
+/*
+ * A source's H.264 rendition (lib/live/h264live.h), beside its JPEG
+ * slots: the reader encodes it only while h264.wanted_ms is recent (an
+ * fMP4 viewer, a playlist or segment request), once for every viewer.
+ * Its fMP4 fragments go one after the other into a circular byte area of
+ * LIVE_H264_AREA bytes per ring (positions count every byte ever written,
+ * so a copy is known intact when, after it, the writer has not reserved
+ * past its first byte plus the area); each is indexed in frags[] and its
+ * segment (one per keyframe interval, from a keyframe) in segs[], both
+ * seqlocks like the slots, stamped with the ring's generation and the
+ * encoder's run (epoch: a run's fragments go with its init segment).
+ */
+#define LIVE_H264_FRAGS 256	/* fragments indexed per source */
+#define LIVE_H264_SEGS 16	/* segments indexed per source */
+#define LIVE_H264_INIT 4096	/* bytes of an init segment at most */
+#define LIVE_H264_AREA (8u << 20)	/* bytes of fragments per source */
+
+struct live_frag {
+	volatile uint64_t seq;	/* fragment number * 2; odd while written */
+	volatile uint32_t gen, epoch;
+	volatile uint64_t off;	/* position of its first byte */
+	volatile uint32_t len;
+	volatile uint32_t key;	/* a keyframe: a segment starts here */
+	volatile uint64_t seg;	/* the segment it is part of */
+	volatile int64_t pts;	/* 90 kHz, of the encoder's run */
+	volatile uint32_t duration;	/* 90 kHz */
+	volatile int64_t at_us;	/* when it was published (clock_us()) */
+};
+
+struct live_seg {
+	volatile uint64_t seq;	/* segment number * 2; odd while written */
+	volatile uint32_t gen, epoch;
+	volatile uint64_t off, len;	/* its fragments' bytes so far */
+	volatile uint64_t first;	/* its first fragment's number */
+	volatile uint32_t frames;
+	volatile uint32_t duration;	/* 90 kHz, so far */
+	volatile uint32_t complete;	/* the next segment began */
+};
+
+struct live_h264 {
+	volatile int64_t wanted_ms;	/* an H.264 viewer or request, last */
+	volatile uint32_t running;	/* the reader's encoder is on */
+	volatile uint32_t epoch;	/* the encoder's run; 0 before any */
+	volatile uint64_t seq;		/* newest fragment, 0 = none */
+	volatile uint64_t seg;		/* newest segment (may be open) */
+	volatile uint64_t reserved;	/* area bytes reserved so far */
+	volatile uint64_t frags_out;	/* fragments encoded, every run */
+	volatile uint64_t runs;		/* encoder runs started */
+	volatile uint64_t init_seq;	/* odd while the init is written */
+	volatile uint32_t init_len, init_gen, init_epoch;
+	unsigned char init[LIVE_H264_INIT];
+	struct live_frag frags[LIVE_H264_FRAGS];
+	struct live_seg segs[LIVE_H264_SEGS];
+};
+
 struct live_ring {
 	/* Written by the master only (live_assign). */
 	char name[LIVE_NAME];	/* the source's; "" while free */
@@ -59,6 +114,7 @@ struct live_ring {
 	volatile uint64_t reconnects;
 	volatile uint32_t viewers;	/* the fan-out's, of this generation */
 	struct live_slot slots[LIVE_SLOTS];
+	struct live_h264 h264;
 };
 
 /* What every process shares besides the rings. */
@@ -74,6 +130,7 @@ struct live {
 	struct live_shared *sh;
 	struct live_ring *rings;	/* sh->rings */
 	unsigned char *data;		/* LIVE_RINGS * LIVE_SLOTS * room */
+	unsigned char *h264_data;	/* LIVE_RINGS * LIVE_H264_AREA */
 	size_t room;			/* bytes per slot */
 	void *map;
 	size_t map_len;
@@ -135,5 +192,57 @@ ssize_t live_wait(const struct live *l, unsigned i, uint32_t gen,
 
 /* Wakes the fan-out (the master after live_assign). */
 void live_wake(const struct live *l);
+
+/* ---- H.264 (struct live_h264) ---- */
+
+/*
+ * Whether ring i's H.264 rendition was wanted within idle_ms (the reader
+ * asks before each frame); live_h264_want() marks it wanted now and the
+ * source wanted (live_want()).
+ */
+int live_h264_wanted(const struct live *l, unsigned i, int64_t idle_ms);
+void live_h264_want(struct live *l, unsigned i);
+
+/*
+ * Reader side. live_h264_start(): a new encoder run of generation gen
+ * with its init segment (len <= LIVE_H264_INIT, else -1): its epoch.
+ * live_h264_publish(): one fragment of that run (len <= a quarter of the
+ * area, else dropped); a keyframe closes the segment before and opens
+ * the next. live_h264_stop(): the run ended. Each wakes the fan-out.
+ */
+int live_h264_start(struct live *l, unsigned i, uint32_t gen,
+    const unsigned char *init, size_t len);
+void live_h264_publish(struct live *l, unsigned i, uint32_t gen,
+    uint32_t epoch, const unsigned char *data, size_t len, int key,
+    int64_t pts, uint32_t duration);
+void live_h264_stop(struct live *l, unsigned i);
+
+/*
+ * Copies ring i's init segment of generation gen into buf (cap bytes):
+ * its length and *epoch; 0 when there is none (or it does not fit).
+ */
+ssize_t live_h264_init(const struct live *l, unsigned i, uint32_t gen,
+    unsigned char *buf, size_t cap, uint32_t *epoch);
+
+/*
+ * Copies fragment seq of generation gen into buf (cap bytes) with its
+ * index entry in *meta: its length; 0 when it is not held (not yet
+ * published, overwritten, another generation's); -1 when it is larger
+ * than cap.
+ */
+ssize_t live_h264_frag(const struct live *l, unsigned i, uint32_t gen,
+    uint64_t seq, unsigned char *buf, size_t cap, struct live_frag *meta);
+
+/*
+ * Segment n of generation gen: live_h264_seg() copies its index entry
+ * into *meta (0; -1 when not held: unknown, overwritten, another
+ * generation's, its bytes gone); live_h264_seg_copy() copies its bytes,
+ * complete, into buf (cap >= meta.len): its length, or -1 when it is not
+ * held, not complete or was overwritten meanwhile.
+ */
+int live_h264_seg(const struct live *l, unsigned i, uint32_t gen,
+    uint64_t n, struct live_seg *meta);
+ssize_t live_h264_seg_copy(const struct live *l, unsigned i, uint32_t gen,
+    uint64_t n, unsigned char *buf, size_t cap);
 
 #endif

@@ -16,6 +16,7 @@
 #include "req/params.h"
 #include "streams/slots.h"
 #include "viewers/fanout.h"
+#include "viewers/hlslive.h"
 #include "viewers/ring.h"
 
 #define SNAPSHOT_WAIT_MS 5000	/* for a source's first frame */
@@ -51,22 +52,28 @@ out:
 }
 
 /*
- * A viewer: its headers and the opening boundary from here, then the
- * connection goes to the fan-out (fanout.h), which sends it the newest
- * frame each time the web server has read the last one; this worker is
+ * A viewer: its headers (and for MJPEG the opening boundary) from here,
+ * then the connection goes to the fan-out (fanout.h), which sends it the
+ * newest frame each time the web server has read the last one, or (fMP4)
+ * the H.264 init segment and fragments from a keyframe; this worker is
  * free at once. Viewers are counted against max_viewers, not stream
  * slots.
  */
 static int
 view_stream(const struct server *srv, const struct request *req,
-    unsigned i, uint32_t gen, struct response *r, struct err *e)
+    unsigned i, uint32_t gen, enum fanout_kind kind, struct response *r,
+    struct err *e)
 {
 	const struct config *cfg = srv->cfg;
 	struct live *l = srv->live;
 	int sndbuf = (int)cfg->stream_sndbuf, devnull;
+	bool mp4 = kind == FANOUT_MP4;
 
-	(void)response_header(r, "Content-Type",
-	    "multipart/x-mixed-replace; boundary=" STREAM_BOUNDARY);
+	if (mp4)
+		(void)response_header(r, "Content-Type", "video/mp4");
+	else
+		(void)response_header(r, "Content-Type",
+		    "multipart/x-mixed-replace; boundary=" STREAM_BOUNDARY);
 	(void)response_header(r, "Cache-Control", "no-store");
 	(void)response_header(r, "X-Accel-Buffering", "no");
 	if (r->head)
@@ -81,7 +88,12 @@ view_stream(const struct server *srv, const struct request *req,
 		return err_set(e, ERR_NO_SLOT, "all %u viewers are taken "
 		    "(max_viewers); try again later", cfg->max_viewers);
 	}
-	live_want(l, i);
+	/* An fMP4 viewer turns the source's encoder on (the fan-out keeps
+	 * it on while it stays). */
+	if (mp4)
+		live_h264_want(l, i);
+	else
+		live_want(l, i);
 	/* Live viewers skip frames while the web server has not read the
 	 * last one; a buffer of a whole frame or more lets each frame go in
 	 * one system call. */
@@ -91,14 +103,14 @@ view_stream(const struct server *srv, const struct request *req,
 	/* Headers and the opening boundary at once: the client sees the
 	 * stream open before the first frame (which may wait for a
 	 * reconnecting source). */
-	if (sink_write(&r->body, "--" STREAM_BOUNDARY "\r\n",
-	    sizeof("--" STREAM_BOUNDARY "\r\n") - 1) < 0 ||
+	if ((!mp4 && sink_write(&r->body, "--" STREAM_BOUNDARY "\r\n",
+	    sizeof("--" STREAM_BOUNDARY "\r\n") - 1) < 0) ||
 	    response_flush(r) < 0) {
 		__atomic_sub_fetch(&l->sh->viewers, 1, __ATOMIC_ACQ_REL);
 		return err_set(e, ERR_GONE, "client went away");
 	}
 	if (fanout_hand(l, req->conn_fd, i, gen, req->request_id,
-	    cfg->stream_timeout) < 0) {
+	    cfg->stream_timeout, kind) < 0) {
 		__atomic_sub_fetch(&l->sh->viewers, 1, __ATOMIC_ACQ_REL);
 		__atomic_fetch_add(&l->sh->viewers_refused, 1, __ATOMIC_RELAXED);
 		/* The headers went out: the client sees a cut stream. */
@@ -134,16 +146,30 @@ view_live(const struct server *srv, const struct request *req,
 	if ((n = strlen(at)) >= sizeof(name))
 		return err_set(e, ERR_NOT_FOUND, "no such live source");
 	memcpy(name, at, n + 1);
-	if (p->given & ~(P_SNAPSHOT | P_PRESET | P_SIG | P_EXPIRES))
+	if (p->given & ~(P_SNAPSHOT | P_PRESET | P_SIG | P_EXPIRES |
+	    P_FORMAT | P_SEG))
 		return err_set(e, ERR_BAD_PARAM, "%s%s%sa live source takes "
-		    "only snapshot; its size and rate are set in its [source]",
+		    "only snapshot, format and seg; its size and rate are set "
+		    "in its [source]",
 		    (p->given & P_PRESET) ? "preset " : "",
 		    (p->given & P_PRESET) ? p->preset : "",
 		    (p->given & P_PRESET) ? ": " : "");
+	if ((p->given & P_FORMAT) && p->format != OUT_MJPEG &&
+	    p->format != OUT_MP4 && p->format != OUT_HLS)
+		return err_set(e, ERR_BAD_PARAM, "format: a live source is "
+		    "mjpeg (the default), mp4 or hls");
+	if ((p->given & P_FORMAT) && p->snapshot)
+		return err_set(e, ERR_BAD_PARAM, "snapshot: a JPEG, whatever "
+		    "format says; not with format");
+	if ((p->given & P_SEG) && p->format != OUT_HLS)
+		return err_set(e, ERR_BAD_PARAM, "seg: needs format=hls");
 	if (srv->live == NULL || (index = live_find(srv->live, name)) < 0)
 		return err_set(e, ERR_NOT_FOUND, "no such live source");
 	gen = __atomic_load_n(&srv->live->rings[index].gen, __ATOMIC_ACQUIRE);
 	if (p->snapshot)
 		return view_snapshot(srv, (unsigned)index, gen, r, e);
-	return view_stream(srv, req, (unsigned)index, gen, r, e);
+	if (p->format == OUT_HLS)
+		return hlslive_answer(srv, req, (unsigned)index, gen, r, e);
+	return view_stream(srv, req, (unsigned)index, gen,
+	    p->format == OUT_MP4 ? FANOUT_MP4 : FANOUT_MJPEG, r, e);
 }

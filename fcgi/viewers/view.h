@@ -1,8 +1,11 @@
 /*
- * view - the live route: a viewer's MJPEG stream of a source, or its
- * latest frame (?snapshot). A viewer takes a stream slot and is sent the
- * newest frame from the source's ring (ring.h) each time the web server
- * has read the last one, so a slow viewer skips frames and stays live.
+ * view - the live route: a viewer's MJPEG stream of a source, its fMP4
+ * (H.264) stream (?format=mp4), its HLS playlist and segments
+ * (?format=hls, hlslive.h), or its latest frame (?snapshot). A viewer
+ * holds no worker and no stream slot: its connection goes to the fan-out
+ * (fanout.h), which sends it the newest frame from the source's ring
+ * (ring.h) each time the web server has read the last one, or the H.264
+ * fragments from a keyframe, so a slow viewer skips and stays live.
  */
 #ifndef MF_VIEW_H
 #define MF_VIEW_H

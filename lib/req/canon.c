@@ -151,7 +151,9 @@ params_canonical(const struct params *p, char *buf, size_t len)
 	/* Added last: the forms above (ETags, signatures) stay as they were. */
 	if (p->given & P_SEGMENT)
 		canon_add(&c, "segment=%u", p->segment);
-	if (p->given & P_SEG)
+	if ((p->given & P_SEG) && p->seg == PARAMS_SEG_INIT)
+		canon_add(&c, "seg=init.mp4");
+	else if (p->given & P_SEG)
 		canon_add(&c, "seg=%u.ts", p->seg);
 	if (!c.full)
 		rc = (int)c.pos;

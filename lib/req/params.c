@@ -498,7 +498,9 @@ parse_expires(const struct param_def *d, const char *v, struct params *p,
  * seg=: a segment of format=hls, 0..PARAMS_MAX_SEG, optionally written
  * "N.ts": playlists end segment URLs so, because some HLS clients (ffmpeg's
  * hls demuxer since 5.1.6) take the text after the URL's last '.' for the
- * segment's type and refuse MPEG-TS under another name.
+ * segment's type and refuse MPEG-TS under another name. A live source's
+ * fMP4 segments are written "N.m4s" for the same reason, and its init
+ * segment "init.mp4" (PARAMS_SEG_INIT).
  */
 static int
 parse_seg(const struct param_def *d, const char *v, struct params *p,
@@ -507,13 +509,19 @@ parse_seg(const struct param_def *d, const char *v, struct params *p,
 	char num[8];
 	size_t n = strlen(v);
 
+	if (strcmp(v, "init.mp4") == 0) {
+		p->seg = PARAMS_SEG_INIT;
+		return 0;
+	}
 	if (n > 3 && strcmp(v + n - 3, ".ts") == 0)
 		n -= 3;
+	else if (n > 4 && strcmp(v + n - 4, ".m4s") == 0)
+		n -= 4;
 	if (n >= sizeof(num))
 		n = sizeof(num) - 1;	/* too long: whole_uint() refuses it */
 	memcpy(num, v, n);
 	num[n] = '\0';
-	if (strlen(v) - n > 3 || !whole_uint(num, 6, 0, PARAMS_MAX_SEG, &p->seg))
+	if (strlen(v) - n > 4 || !whole_uint(num, 6, 0, PARAMS_MAX_SEG, &p->seg))
 		return bad(e, d->name, "expected a segment number 0..%d",
 		    PARAMS_MAX_SEG);
 	return 0;

@@ -44,6 +44,8 @@ enum seek_mode { SEEK_ACCURATE = 0, SEEK_KEY };
 #define PARAMS_MAX_SPRITE	20	/* columns or rows of sprite= */
 #define PARAMS_MAX_TILES	100	/* columns x rows of sprite= */
 #define PARAMS_MAX_SEG		999999	/* seg= of format=hls */
+/* seg=init.mp4: a live source's HLS init segment (fcgi/viewers/hlslive.h). */
+#define PARAMS_SEG_INIT		(PARAMS_MAX_SEG + 1)
 /* segment= of format=hls: seconds a segment lasts (cut at a keyframe). */
 #define PARAMS_MIN_SEGMENT	1
 #define PARAMS_MAX_SEGMENT	30

@@ -3,6 +3,8 @@
  * publishes frames while reader processes copy them from the shared map;
  * no reader ever keeps a torn frame, a reader gets the newest published
  * frame (or times out), and live_wait() gives up when stop is set.
+ * The same for the H.264 rendition's fragments and segments in their
+ * circular byte area: a copy is whole and of its own number, or refused.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -283,6 +285,176 @@ rings_follow_names(void **state)
 	config_cleanup(&b);
 }
 
+/* ------------------------------------------------------------ H.264 */
+
+#define H_FRAGS		3000u
+#define H_KEYINT	10u
+#define H_MAX		(400 * 1024)
+
+static size_t
+hfrag_len(uint64_t seq)
+{
+	return 1 + (size_t)(seq * 104729u % (H_MAX - 1));
+}
+
+static void
+hpublish(struct live *l, uint32_t gen, uint32_t epoch, unsigned char *buf,
+    uint64_t seq)
+{
+	memset(buf, (int)(seq & 0xff), hfrag_len(seq));
+	live_h264_publish(l, 0, gen, epoch, buf, hfrag_len(seq),
+	    (seq - 1) % H_KEYINT == 0, (int64_t)seq * 6000, 6000);
+}
+
+/* A reader of fragments and segments; exit 0 when every copy held. */
+static void __attribute__((noreturn))
+hreader(struct live *l, const volatile int *done)
+{
+	const struct live_h264 *h = &l->rings[0].h264;
+	unsigned char *buf = malloc(LIVE_H264_AREA);
+	uint32_t gen = l->rings[0].gen;
+	unsigned frags = 0, segs = 0;
+
+	while (buf != NULL && !*done) {
+		uint64_t seq = h->seq, n = h->seg;
+		struct live_frag m;
+		ssize_t len = live_h264_frag(l, 0, gen, seq, buf, H_MAX, &m);
+
+		if (len > 0) {
+			if ((size_t)len != hfrag_len(seq) || m.seq != seq * 2)
+				_exit(1);
+			for (ssize_t k = 0; k < len; k++)
+				if (buf[k] != (unsigned char)(seq & 0xff))
+					_exit(1);
+			frags++;
+		}
+		/* The newest complete segment: its fragments, whole, in order. */
+		if (n > 1 && (len = live_h264_seg_copy(l, 0, gen, n - 1, buf,
+		    LIVE_H264_AREA)) > 0) {
+			uint64_t first = (n - 2) * H_KEYINT + 1;
+			size_t at = 0;
+
+			for (uint64_t f = first; f < first + H_KEYINT; f++) {
+				for (size_t k = 0; k < hfrag_len(f); k++)
+					if (buf[at + k] != (unsigned char)(f & 0xff))
+						_exit(3);
+				at += hfrag_len(f);
+			}
+			if (at != (size_t)len)
+				_exit(4);
+			segs++;
+		}
+	}
+	_exit(buf != NULL && frags > 0 && segs > 0 ? 0 : 2);
+}
+
+static void
+h264_never_torn(void **state)
+{
+	struct fixture *f = *state;
+	struct live *l = &f->l;
+	volatile int *done = mmap(NULL, sizeof(*done), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	uint32_t gen = l->rings[0].gen;
+	unsigned char *buf = malloc(H_MAX);
+	pid_t readers[READERS];
+	int epoch, st;
+
+	assert_true(done != MAP_FAILED);
+	assert_non_null(buf);
+	*done = 0;
+	epoch = live_h264_start(l, 0, gen, (const unsigned char *)"init", 4);
+	assert_true(epoch > 0);
+	for (int i = 0; i < READERS; i++) {
+		readers[i] = fork();
+		assert_true(readers[i] >= 0);
+		if (readers[i] == 0)
+			hreader(l, done);
+	}
+	/* As fast as it can: the area wraps every ~40 fragments. */
+	for (uint64_t s = 1; s <= H_FRAGS; s++)
+		hpublish(l, gen, (uint32_t)epoch, buf, s);
+	*done = 1;
+	for (int i = 0; i < READERS; i++) {
+		assert_int_equal(waitpid(readers[i], &st, 0), readers[i]);
+		assert_true(WIFEXITED(st));
+		assert_int_equal(WEXITSTATUS(st), 0);
+	}
+	assert_int_equal(l->rings[0].h264.seq, H_FRAGS);
+	assert_int_equal(l->rings[0].h264.seg, H_FRAGS / H_KEYINT);
+	free(buf);
+	munmap((void *)done, sizeof(*done));
+}
+
+static void
+h264_index(void **state)
+{
+	struct fixture *f = *state;
+	struct live *l = &f->l;
+	uint32_t gen = l->rings[0].gen, ep;
+	unsigned char init[LIVE_H264_INIT], buf[64];
+	struct live_seg m;
+	struct live_frag fm;
+	int epoch;
+
+	/* Nothing yet. */
+	assert_int_equal(live_h264_init(l, 0, gen, init, sizeof(init), &ep), 0);
+	assert_int_equal(live_h264_seg(l, 0, gen, 1, &m), -1);
+	assert_false(live_h264_wanted(l, 0, 1000));
+	assert_int_equal(live_h264_start(l, 0, gen, init, LIVE_H264_INIT + 1),
+	    -1);
+	epoch = live_h264_start(l, 0, gen, (const unsigned char *)"ftypmoov", 8);
+	assert_true(epoch > 0);
+	assert_int_equal(live_h264_init(l, 0, gen, init, sizeof(init), &ep), 8);
+	assert_int_equal((int)ep, epoch);
+	assert_memory_equal(init, "ftypmoov", 8);
+	/* Another generation's: none. */
+	assert_int_equal(live_h264_init(l, 0, gen + 1, init, sizeof(init), &ep),
+	    0);
+	/* A fragment that is not a keyframe opens nothing: dropped. */
+	live_h264_publish(l, 0, gen, (uint32_t)epoch, (const unsigned char *)"p",
+	    1, 0, 0, 10);
+	assert_int_equal(l->rings[0].h264.seq, 0);
+	/* key, p, p: segment 1 open; key: 1 complete, 2 open. */
+	live_h264_publish(l, 0, gen, (uint32_t)epoch, (const unsigned char *)"K1",
+	    2, 1, 0, 10);
+	live_h264_publish(l, 0, gen, (uint32_t)epoch, (const unsigned char *)"p2",
+	    2, 0, 10, 10);
+	live_h264_publish(l, 0, gen, (uint32_t)epoch, (const unsigned char *)"p3",
+	    2, 0, 20, 10);
+	assert_int_equal(live_h264_seg(l, 0, gen, 1, &m), 0);
+	assert_false(m.complete);
+	assert_int_equal(live_h264_seg_copy(l, 0, gen, 1, buf, sizeof(buf)), -1);
+	live_h264_publish(l, 0, gen, (uint32_t)epoch, (const unsigned char *)"K4",
+	    2, 1, 30, 10);
+	assert_int_equal(live_h264_seg(l, 0, gen, 1, &m), 0);
+	assert_true(m.complete);
+	assert_int_equal(m.frames, 3);
+	assert_int_equal(m.duration, 30);
+	assert_int_equal(m.first, 1);
+	assert_int_equal(live_h264_seg_copy(l, 0, gen, 1, buf, sizeof(buf)), 6);
+	assert_memory_equal(buf, "K1p2p3", 6);
+	/* Too small a buffer, another generation: refused. */
+	assert_int_equal(live_h264_seg_copy(l, 0, gen, 1, buf, 5), -1);
+	assert_int_equal(live_h264_seg_copy(l, 0, gen + 1, 1, buf, 64), -1);
+	assert_int_equal(live_h264_frag(l, 0, gen, 4, buf, sizeof(buf), &fm), 2);
+	assert_true(fm.key && fm.seg == 2 && fm.pts == 30);
+	assert_int_equal(live_h264_frag(l, 0, gen, 4, buf, 1, &fm), -1);
+	assert_int_equal(live_h264_frag(l, 0, gen, 5, buf, sizeof(buf), &fm), 0);
+	/* Wanted: now, for idle_timeout. A running reader with a frame:
+	 * live_want() pokes no master (the parent here is make's shell). */
+	l->rings[0].reader = getpid();
+	publish(f, 1);
+	live_h264_want(l, 0);
+	assert_true(live_h264_wanted(l, 0, 1000));
+	l->rings[0].h264.wanted_ms -= 2000;
+	assert_false(live_h264_wanted(l, 0, 1000));
+	/* A new run: a new epoch and init. */
+	assert_true(live_h264_start(l, 0, gen, (const unsigned char *)"x", 1) >
+	    epoch);
+	l->rings[0].reader = 0;
+}
+
 int
 main(void)
 {
@@ -291,6 +463,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(newest_or_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(stop_ends_the_wait, setup, teardown),
 		cmocka_unit_test_setup_teardown(rings_follow_names, setup, teardown),
+		cmocka_unit_test_setup_teardown(h264_never_torn, setup, teardown),
+		cmocka_unit_test_setup_teardown(h264_index, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
