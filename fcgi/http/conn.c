@@ -35,3 +35,16 @@ conn_unread(int fd)
 		return 0;
 	return n;
 }
+
+void
+conn_record_header(unsigned char *p, int type, unsigned id, size_t len)
+{
+	p[0] = 1;
+	p[1] = (unsigned char)type;
+	p[2] = (unsigned char)(id >> 8);
+	p[3] = (unsigned char)id;
+	p[4] = (unsigned char)(len >> 8);
+	p[5] = (unsigned char)len;
+	p[6] = 0;
+	p[7] = 0;
+}

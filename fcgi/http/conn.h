@@ -10,6 +10,7 @@
 
 #include <poll.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 /* A pollfd watching fd for a hang-up only, for a caller's own poll set. */
 struct pollfd conn_watch(int fd);
@@ -22,5 +23,14 @@ bool conn_is_gone(int fd);
 
 /* Bytes written to fd that the web server has not read yet. */
 int conn_unread(int fd);
+
+/* The FastCGI records written without libfcgi: a worker's 504 from its
+ * alarm and large writes, the fan-out's frames and endings. */
+enum { FCGI_REC_END_REQUEST = 3, FCGI_REC_STDOUT = 6 };
+
+/* The 8-byte header of a FastCGI version 1 record of request id with len
+ * bytes of content (<= 65535) and no padding, at p. */
+void conn_record_header(unsigned char *p, int type, unsigned id,
+    size_t len);
 
 #endif

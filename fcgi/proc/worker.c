@@ -26,6 +26,7 @@
 #include <fcgiapp.h>
 
 #include "core/clock.h"
+#include "http/conn.h"
 #include "http/http.h"
 #include "img/img.h"
 #include "proc/child.h"
@@ -71,20 +72,6 @@ on_alarm(int sig)
 	_exit(3);
 }
 
-/* A FastCGI record header (version 1) at p. */
-static void
-fcgi_header(unsigned char *p, int type, int id, size_t len)
-{
-	p[0] = 1;
-	p[1] = (unsigned char)type;
-	p[2] = (unsigned char)(id >> 8);
-	p[3] = (unsigned char)id;
-	p[4] = (unsigned char)(len >> 8);
-	p[5] = (unsigned char)len;
-	p[6] = 0;
-	p[7] = 0;
-}
-
 /* STDOUT with the 504 answer, an empty STDOUT, END_REQUEST. */
 static void
 prepare_timeout(int id, unsigned timeout_s)
@@ -98,15 +85,18 @@ prepare_timeout(int id, unsigned timeout_s)
 	    "Content-Type: application/json\r\nCache-Control: no-store\r\n"
 	    "Content-Length: %zu\r\n\r\n", bl);
 	(void)timeout_s;
-	fcgi_header(timeout_records + o, 6, id, hl + bl);
+	conn_record_header(timeout_records + o, FCGI_REC_STDOUT, (unsigned)id,
+	    hl + bl);
 	o += 8;
 	memcpy(timeout_records + o, head, hl);
 	o += hl;
 	memcpy(timeout_records + o, body, bl);
 	o += bl;
-	fcgi_header(timeout_records + o, 6, id, 0);
+	conn_record_header(timeout_records + o, FCGI_REC_STDOUT, (unsigned)id,
+	    0);
 	o += 8;
-	fcgi_header(timeout_records + o, 3, id, 8);
+	conn_record_header(timeout_records + o, FCGI_REC_END_REQUEST,
+	    (unsigned)id, 8);
 	o += 8;
 	memset(timeout_records + o, 0, 8);
 	o += 8;
@@ -134,7 +124,8 @@ fcgx_write_records(FCGX_Request *fr, const unsigned char *p, size_t len)
 		for (int k = 0; k < NREC && len > 0; k++) {
 			size_t c = len < REC_MAX ? len : REC_MAX;
 
-			fcgi_header(hdr[k], 6, fr->requestId, c);
+			conn_record_header(hdr[k], FCGI_REC_STDOUT,
+			    (unsigned)fr->requestId, c);
 			iov[n++] = (struct iovec){ .iov_base = hdr[k], .iov_len = 8 };
 			iov[n++] = (struct iovec){ .iov_base = (void *)p, .iov_len = c };
 			p += c;

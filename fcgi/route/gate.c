@@ -68,8 +68,9 @@ gate_program_query(const char *query, char *out, size_t len,
 static int
 gate_presets(enum gate_route route, const struct params *p, struct err *e)
 {
+	/* seg: the segment URLs an HLS preset's playlist writes. */
 	const unsigned allowed = P_PRESET | P_SIG | P_EXPIRES |
-	    (route == GATE_MEDIA ? P_SEG : 0);
+	    (route == GATE_MEDIA || route == GATE_LIVE ? P_SEG : 0);
 
 	if (route == GATE_PROGRAM)
 		return err_set(e, ERR_FORBIDDEN, "preset: this server answers "

@@ -38,7 +38,7 @@ int gate_program_query(const char *query, char *out, size_t len,
  * req's path as sent with p's canonical form (media, live) or with the
  * query as sent (every route); an expires in p must not be past, with or
  * without keys; with presets_only, the query may hold nothing but preset,
- * sig and expires (and seg on media: an HLS preset's segment URLs), and
+ * sig and expires (and seg: an HLS preset's segment URLs), and
  * media routes need a preset (program routes, which
  * have none, are refused). p is the query as parsed (before any preset).
  * 0, or ERR_FORBIDDEN in e with a message naming sig, expires or preset.

@@ -175,19 +175,6 @@ frame_unref(struct frame *f)
 		free(f);
 }
 
-static void
-rec_header(unsigned char *p, int type, unsigned id, size_t len)
-{
-	p[0] = 1;
-	p[1] = (unsigned char)type;
-	p[2] = (unsigned char)(id >> 8);
-	p[3] = (unsigned char)id;
-	p[4] = (unsigned char)(len >> 8);
-	p[5] = (unsigned char)len;
-	p[6] = 0;
-	p[7] = 0;
-}
-
 /* data as FastCGI STDOUT records of request id. */
 static struct frame *
 frame_records(const unsigned char *data, size_t len, unsigned id)
@@ -204,7 +191,7 @@ frame_records(const unsigned char *data, size_t len, unsigned id)
 	while (len > 0) {
 		size_t c = len < REC_MAX ? len : REC_MAX;
 
-		rec_header(p, 6, id, c);
+		conn_record_header(p, FCGI_REC_STDOUT, id, c);
 		memcpy(p + 8, data, c);
 		p += 8 + c;
 		data += c;
@@ -339,12 +326,14 @@ viewer_close(struct fanout *fo, struct viewer *v, bool clean)
 		size_t n = 0;
 
 		if (v->kind == FANOUT_MJPEG) {
-			rec_header(b, 6, v->request_id, sizeof(CLOSING) - 1);
+			conn_record_header(b, FCGI_REC_STDOUT, v->request_id,
+			    sizeof(CLOSING) - 1);
 			memcpy(b + 8, CLOSING, sizeof(CLOSING) - 1);
 			n = 8 + sizeof(CLOSING) - 1;
 		}
-		rec_header(b + n, 6, v->request_id, 0);
-		rec_header(b + 8 + n, 3, v->request_id, 8);
+		conn_record_header(b + n, FCGI_REC_STDOUT, v->request_id, 0);
+		conn_record_header(b + 8 + n, FCGI_REC_END_REQUEST,
+		    v->request_id, 8);
 		memset(b + 16 + n, 0, 8);
 		(void)!write(v->fd, b, 24 + n);
 	}

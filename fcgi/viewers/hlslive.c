@@ -136,11 +136,16 @@ playlist(const struct server *srv, const struct request *req, unsigned i,
 		usleep(POLL_MS * 1000);
 	}
 	/* The URLs' parameters: format=hls, the expiry kept, nothing else
-	 * (a live source has nothing else to choose). */
+	 * (a live source has nothing else to choose); under presets_only
+	 * the preset's name instead (the gate takes seg= beside it). */
 	params_init(&base);
 	base.given = P_FORMAT | (p->given & P_EXPIRES);
 	base.format = OUT_HLS;
 	base.expires = p->expires;
+	if (srv->cfg->presets_only && (p->given & P_PRESET)) {
+		base.given = P_PRESET | (p->given & P_EXPIRES);
+		snprintf(base.preset, sizeof(base.preset), "%s", p->preset);
+	}
 	for (unsigned k = 0; k < count; k++) {
 		unsigned d = (unsigned)ceil(segs[k].duration /
 		    (double)H264LIVE_TIMESCALE);

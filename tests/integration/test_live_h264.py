@@ -650,7 +650,8 @@ def test_head_and_presets_only():
     is 403, a preset holding it streams."""
     need_ffmpeg()
     s = live_stack({"gen": {}}, extra={"security": {"presets_only": "yes"},
-                                       "preset livemp4": {"format": "mp4"}})
+                                       "preset livemp4": {"format": "mp4"},
+                                       "preset livehls": {"format": "hls"}})
     v = None
     try:
         assert s.get("/live/gen?format=mp4").status == 403
@@ -660,6 +661,18 @@ def test_head_and_presets_only():
         assert "H.264 encoder started" not in log_text(s)
         v = Mp4Viewer(s, "/live/gen?preset=livemp4")
         assert wait_until(lambda: len(v.frags) >= 10, 10), (v.status, v.error)
+        # a preset holding format=hls: its playlist names the preset, and
+        # the segment URLs it writes pass the gate; seg= alone does not
+        lines = playlist_lines(s, "/live/gen?preset=livehls")
+        uris = [ln for ln in lines if ln and not ln.startswith("#")]
+        uris += [ln.split('URI="')[1].split('"')[0] for ln in lines
+                 if ln.startswith("#EXT-X-MAP")]
+        assert uris and all("preset=livehls" in u and "format=" not in u for u in uris), lines
+        for u in uris[-2:]:
+            r = s.get(u)
+            assert r.status == 200 and len(r.body) > 0, (u, r.status, r.body[:200])
+        assert s.get("/live/gen?seg=init.mp4").status in (400, 403)
+        assert s.get("/live/gen?preset=livehls&seg=0.m4s&format=hls").status == 403
     finally:
         if v is not None:
             v.stop()
