@@ -98,9 +98,13 @@ status_json(const struct scoreboard *sb, const struct config *cfg,
 		json_raw(m, "%s{\"name\": ", first ? "" : ", ");
 		json_str(m, r->name);
 		json_raw(m, ", \"reader\": %d, \"viewers\": %u, \"frames\": %llu, "
-		    "\"reconnects\": %llu}", (int)r->reader, r->viewers,
-		    (unsigned long long)r->frames_in,
-		    (unsigned long long)r->reconnects);
+		    "\"reconnects\": %llu, \"h264\": {\"running\": %s, "
+		    "\"runs\": %llu, \"fragments\": %llu}}", (int)r->reader,
+		    r->viewers, (unsigned long long)r->frames_in,
+		    (unsigned long long)r->reconnects,
+		    r->h264.running ? "true" : "false",
+		    (unsigned long long)r->h264.runs,
+		    (unsigned long long)r->h264.frags_out);
 		first = false;
 	}
 	first = true;
@@ -229,6 +233,14 @@ status_prometheus(const struct scoreboard *sb, const struct config *cfg,
 			json_raw(m, "mediafcgi_source_frames_total{source=\"%s\"} %llu\n",
 			    live->rings[i].name,
 			    (unsigned long long)live->rings[i].frames_in);
+	json_raw(m, "# HELP mediafcgi_source_h264_fragments_total H.264 fragments "
+	    "each source's encoder made.\n"
+	    "# TYPE mediafcgi_source_h264_fragments_total counter\n");
+	for (unsigned i = 0; i < LIVE_RINGS; i++)
+		if (live->rings[i].assigned)
+			json_raw(m, "mediafcgi_source_h264_fragments_total{source=\"%s\"} "
+			    "%llu\n", live->rings[i].name,
+			    (unsigned long long)live->rings[i].h264.frags_out);
 	json_raw(m, "# HELP mediafcgi_source_up Whether each source's reader runs.\n"
 	    "# TYPE mediafcgi_source_up gauge\n");
 	for (unsigned i = 0; i < LIVE_RINGS; i++)

@@ -226,7 +226,8 @@ def test_mp4_stream_plays_and_is_shared(tmp_path):
     got are the same bytes (one encode for both), and the encoder started
     once. ffprobe reads the stream over HTTP too."""
     need_ffmpeg()
-    s = live_stack({"gen": {}})
+    s = live_stack({"gen": {}}, server={"status_path": "/status"},
+                   fcgi_paths=["/live/", "/status"])
     a = b = None
     try:
         a = Mp4Viewer(s, "/live/gen?format=mp4")
@@ -256,6 +257,10 @@ def test_mp4_stream_plays_and_is_shared(tmp_path):
         assert all(fa[f[1]] == f[3] for f in common), "the viewers got different fragments"
         assert a.init == b.init
         assert log_text(s).count("H.264 encoder started") == 1, log_text(s)
+        # the status page says so too: one run, running, fragments counted
+        src = [x for x in s.get("/status").json()["sources"] if x["name"] == "gen"][0]
+        assert src["h264"]["running"] is True and src["h264"]["runs"] == 1, src
+        assert src["h264"]["fragments"] >= 45 and src["viewers"] == 2, src
         # ffprobe reads the stream itself
         r = subprocess.run([FFPROBE, "-v", "error", "-show_entries",
                             "stream=codec_name,width,height", "-of", "default=nw=1",
