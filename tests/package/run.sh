@@ -159,9 +159,12 @@ NGINX_PID=""
 start_nginx() {         # socket
     local sock=$1 ex="$EX/nginx-unix.conf"
     PORT=$(free_port)
+    LIVE_PORT=$(free_port)
+    while [ "$LIVE_PORT" = "$PORT" ]; do LIVE_PORT=$(free_port); done
     [ -f "$ex" ] || ex="$ex.gz"
     zcat -f "$ex" | sed -e "s|@LISTEN@|127.0.0.1:$PORT|" -e "s|@DOCROOT@|$T/docroot|" \
-        -e "s|@SOCKET@|$sock|" > "$T/site.conf"
+        -e "s|@SOCKET@|$sock|" -e "s|@LIVE_LISTEN@|127.0.0.1:$LIVE_PORT|" \
+        -e "s|@LIVE_PORT@|$LIVE_PORT|" > "$T/site.conf"
     grep -q '@[A-Z_]*@' "$T/site.conf" && fail "placeholders left in nginx-unix.conf"
     cat > "$T/nginx.conf" <<EOF
 user $WEB_USER $WEB_USER;
