@@ -99,10 +99,12 @@ status_json(const struct scoreboard *sb, const struct config *cfg,
 		json_str(m, r->name);
 		json_raw(m, ", \"reader\": %d, \"viewers\": %u, \"frames\": %llu, "
 		    "\"reconnects\": %llu, \"h264\": {\"running\": %s, "
-		    "\"runs\": %llu, \"fragments\": %llu}}", (int)r->reader,
-		    r->viewers, (unsigned long long)r->frames_in,
+		    "\"remuxed\": %s, \"runs\": %llu, \"fragments\": %llu}}",
+		    (int)r->reader, r->viewers,
+		    (unsigned long long)r->frames_in,
 		    (unsigned long long)r->reconnects,
 		    r->h264.running ? "true" : "false",
+		    r->h264.remuxed ? "true" : "false",
 		    (unsigned long long)r->h264.runs,
 		    (unsigned long long)r->h264.frags_out);
 		first = false;
@@ -234,7 +236,7 @@ status_prometheus(const struct scoreboard *sb, const struct config *cfg,
 			    live->rings[i].name,
 			    (unsigned long long)live->rings[i].frames_in);
 	json_raw(m, "# HELP mediafcgi_source_h264_fragments_total H.264 fragments "
-	    "each source's encoder made.\n"
+	    "each source's H.264 rendition made (encoded or remuxed).\n"
 	    "# TYPE mediafcgi_source_h264_fragments_total counter\n");
 	for (unsigned i = 0; i < LIVE_RINGS; i++)
 		if (live->rings[i].assigned)

@@ -84,6 +84,9 @@ struct live_seg {
 struct live_h264 {
 	volatile int64_t wanted_ms;	/* an H.264 viewer or request, last */
 	volatile uint32_t running;	/* the reader's encoder is on */
+	/* The run is the input's H.264 remuxed (lib/live/h264pass.h), not
+	 * encoded: set by the reader as it starts one; the status says. */
+	volatile uint32_t remuxed;
 	volatile uint32_t epoch;	/* the encoder's run; 0 before any */
 	volatile uint64_t seq;		/* newest fragment, 0 = none */
 	volatile uint64_t seg;		/* newest segment (may be open) */

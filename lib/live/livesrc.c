@@ -62,6 +62,7 @@ struct livesrc {
 	struct vid_pace pc;
 	double last_sec;	/* media time of the last frame */
 	double packet_t;	/* schedule time of the packet read last */
+	int as_is;		/* keeps_stream(): -1 not known yet */
 	uint64_t frames, passed;
 };
 
@@ -183,6 +184,47 @@ keeps_size(const struct livesrc *ls, unsigned w, unsigned h)
 	if (ls_plan(ls, w, h, &plan, &e) < 0)
 		return false;
 	return plan.out_w == w && plan.out_h == h;
+}
+
+/* The input's rate, 0 when unknown. */
+static double
+stream_rate(const struct livesrc *ls)
+{
+	AVRational r = ls->v.st->avg_frame_rate;
+
+	if (r.num <= 0 || r.den <= 0)
+		r = ls->v.st->r_frame_rate;
+	return r.num > 0 && r.den > 0 ? av_q2d(r) : 0;
+}
+
+/* Every picture of the stream goes out at its size: no scaling, and no
+ * frame the cap would drop. */
+static bool
+keeps_stream(const struct livesrc *ls)
+{
+	const AVCodecParameters *par = ls->v.st->codecpar;
+	double rate = stream_rate(ls);
+
+	if (par->width <= 0 || par->height <= 0 ||
+	    !keeps_size(ls, (unsigned)par->width, (unsigned)par->height))
+		return false;
+	return ls->cfg.fps <= 0 || (rate > 0 && rate <= ls->cfg.fps * 1.01);
+}
+
+/* The packet to the caller's hook, as it came. */
+static void
+ls_show_packet(struct livesrc *ls, const AVPacket *pkt)
+{
+	struct livesrc_packet lp = { .pkt = pkt, .par = ls->v.st->codecpar,
+	    .tb_num = ls->v.st->time_base.num,
+	    .tb_den = ls->v.st->time_base.den, .rate = stream_rate(ls) };
+
+	if (ls->cfg.on_packet == NULL)
+		return;
+	if (ls->as_is < 0)
+		ls->as_is = keeps_stream(ls);
+	lp.as_is = ls->as_is != 0;
+	ls->cfg.on_packet(ls->cfg.ctx, &lp);
 }
 
 static bool
@@ -321,6 +363,7 @@ ls_packet(void *ctx, AVPacket *pkt, struct err *e)
 		return err_set(e, ERR_INTERNAL, "stopped");
 	if (pkt->stream_index != ls->v.si || pkt->size <= 0)
 		return VID_PKT_DROP;
+	ls_show_packet(ls, pkt);
 	sec = ts_seconds(ls, pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts);
 	if (passes_through(ls, pkt))
 		return ls_schedule(ls, sec, frame_dur(ls, pkt->duration),
@@ -425,6 +468,7 @@ livesrc_open(const struct livesrc_cfg *cfg, struct err *e)
 	}
 	ls->cfg = *cfg;
 	ls->v.si = -1;
+	ls->as_is = -1;
 	/* Every frame of a source: speed over the last bit of rounding. */
 	ls->v.sws_flags = SWS_BICUBIC;
 	ls->timeout = (cfg->timeout_ms ? cfg->timeout_ms : DEFAULT_TIMEOUT_MS) /

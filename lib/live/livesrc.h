@@ -15,16 +15,38 @@
  * waits for its pusher without a limit; its reads have it), and *stop,
  * checked by libav's interrupt callback every ~100 ms and after each
  * frame, ends either within about that. One codec thread; no thread is started.
+ * Each compressed packet of the video stream can be seen as it is read
+ * (cfg.on_packet), before anything decodes or drops it: an H.264 input
+ * is remuxed from there rather than re-encoded (live/h264pass.h).
  * Ownership: livesrc_open() copies what it keeps of cfg except the
- * strings and the stop flag, which must outlive the livesrc.
+ * strings, the stop flag and on_packet's ctx, which must outlive the
+ * livesrc.
  */
 #ifndef MF_LIVESRC_H
 #define MF_LIVESRC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "core/err.h"
+
+struct AVCodecParameters;
+struct AVPacket;
+
+/*
+ * A compressed packet of the input's video stream, as read. Everything
+ * it points to is the livesrc's, valid during the call only.
+ */
+struct livesrc_packet {
+	const struct AVPacket *pkt;
+	const struct AVCodecParameters *par;	/* its stream's */
+	int tb_num, tb_den;	/* its stream's time base */
+	double rate;		/* its pictures a second; 0: unknown */
+	/* The output keeps every picture of the stream as it is: its size
+	 * fits the box, and the fps cap (if any) is not below its rate. */
+	bool as_is;
+};
 
 struct livesrc_cfg {
 	/* Any URL or device libav opens (http://host/feed.mjpg, rtsp://,
@@ -46,6 +68,10 @@ struct livesrc_cfg {
 	unsigned timeout_ms;	/* a read waiting longer fails; 0 = 5000 */
 	/* Non-zero: open and next give up (SIGTERM). May be NULL. */
 	const volatile int *stop;
+	/* Called from livesrc_next() with each packet of the video stream
+	 * read (a file's again each time it starts again); NULL: none. */
+	void (*on_packet)(void *ctx, const struct livesrc_packet *p);
+	void *ctx;
 };
 
 struct livesrc;

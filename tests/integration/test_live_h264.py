@@ -50,8 +50,9 @@ def live_stack(sources, server=None, extra=None, **kw):
     cfg = {"server": srv}
     cfg.update(extra or {})
     for name, sec in sources.items():
-        cfg["source " + name] = dict({"format": "lavfi", "input": GRAPH, "fps": 15,
-                                      "idle_timeout": 30}, **sec)
+        sec = dict({"format": "lavfi", "input": GRAPH, "fps": 15, "idle_timeout": 30}, **sec)
+        # None: the key left out (e.g. no format: probed)
+        cfg["source " + name] = {k: v for k, v in sec.items() if v is not None}
     root = tempfile.mkdtemp(prefix="mediafcgi-h264-media-")
     os.chmod(root, 0o755)
     s = webservers.Stack(front="nginx", media_root=root, mount="/media", workers=2,
@@ -571,11 +572,20 @@ def _browser_ready():
 
 
 @pytest.mark.parametrize("kind", ["mp4", "hls"])
-def test_chromium_plays_live(kind, tmp_path):
+@pytest.mark.parametrize("made", ["encoded", "remuxed"])
+def test_chromium_plays_live(kind, made, tmp_path):
     """Headless Chromium plays the live source: the fMP4 stream as a
     <video> src, the live playlist through hls.js; currentTime advances
-    and the picture changes (testsrc2 moves), at 320x240."""
+    and the picture changes (testsrc2 moves), at 320x240. Encoded from
+    a lavfi graph, or remuxed from an H.264 file (with B-frames) played
+    in a loop."""
     _browser_ready()
+    if made == "remuxed":
+        need_ffmpeg()
+        src, _ = h264_file(str(tmp_path), "in.mp4", 15, 15, 4)
+        source = {"input": src, "fps": 15, "idle_timeout": 30}
+    else:
+        source = {"format": "lavfi", "input": GRAPH, "fps": 15, "idle_timeout": 30}
     docroot = tempfile.mkdtemp(prefix="mediafcgi-h264-www-")
     os.chmod(docroot, 0o755)
     with open(os.path.join(docroot, "live.html"), "w") as f:
@@ -587,8 +597,7 @@ def test_chromium_plays_live(kind, tmp_path):
     runner = tmp_path / "run_live.js"
     runner.write_text(LIVE_RUNNER)
     srv = {"max_streams": 4, "stream_timeout": 30}
-    cfg = {"server": srv, "source gen": {"format": "lavfi", "input": GRAPH, "fps": 15,
-                                         "idle_timeout": 30}}
+    cfg = {"server": srv, "source gen": source}
     root = tempfile.mkdtemp(prefix="mediafcgi-h264-media-")
     os.chmod(root, 0o755)
     s = webservers.Stack(front="nginx", media_root=root, docroot=docroot, mount="/media",
@@ -615,8 +624,10 @@ def test_chromium_plays_live(kind, tmp_path):
         assert b["currentTime"] > a["currentTime"] + 2.0, diag
         assert a["shot"] != b["shot"], "the picture did not change\n" + diag
         assert not [e for e in b["report"]["errors"] if "FATAL" in e or "video" in e], diag
-        print("Chromium %s plays live %s: %.2f s then %.2f s" % (
-            rep.get("browser"), kind, a["currentTime"], b["currentTime"]))
+        print("Chromium %s plays live %s (%s): %.2f s then %.2f s" % (
+            rep.get("browser"), kind, made, a["currentTime"], b["currentTime"]))
+        started = "H.264 encoder started" in log_text(s)
+        assert started == (made == "encoded"), log_text(s)[-2000:]
     finally:
         stop_stack(s)
         shutil.rmtree(docroot, ignore_errors=True)
@@ -678,6 +689,132 @@ def test_head_and_presets_only():
             assert r.status == 200 and len(r.body) > 0, (u, r.status, r.body[:200])
         assert s.get("/live/gen?seg=init.mp4").status in (400, 403)
         assert s.get("/live/gen?preset=livehls&seg=0.m4s&format=hls").status == 403
+    finally:
+        if v is not None:
+            v.stop()
+        stop_stack(s)
+
+
+# ------------------------------------------------------------------ H.264 input
+
+def h264_file(tmpdir, name, rate, gop, seconds, extra=()):
+    """A small libx264 MP4 at 320x240 (the source's input, played in a
+    loop) and its packets' sizes."""
+    path = os.path.join(tmpdir, name)
+    r = subprocess.run([FFMPEG, "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
+                        "testsrc2=size=320x240:rate=%d" % rate, "-t", str(seconds),
+                        "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
+                        "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0"]
+                       + list(extra) + [path], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    os.chmod(tmpdir, 0o755)
+    os.chmod(path, 0o644)
+    p = subprocess.run([FFPROBE, "-v", "error", "-select_streams", "v:0", "-show_entries",
+                        "packet=size", "-of", "csv=p=0", path],
+                       capture_output=True, text=True, timeout=60)
+    return path, [int(x.split(",")[0]) for x in p.stdout.split() if x.split(",")[0]]
+
+
+def mdat_payloads(frag):
+    """The mdat payload sizes of a fragment (moof + mdat)."""
+    return [b - a - 8 for t, a, b in boxes(frag) if t == "mdat"]
+
+
+@pytest.mark.parametrize("container", ["mp4", "ts"])
+def test_h264_input_is_passed_through(container, tmp_path):
+    """A source whose input already is H.264 (320x240, a keyframe every
+    second, with B-frames, no size set; an MP4 file with its avcC, or
+    MPEG-TS with Annex B) is remuxed, not re-encoded: no encoder starts,
+    format=mp4 and format=hls decode with no error to H.264 at the
+    input's size, each fragment carries one of the input's packets (from
+    an MP4, its very size; from MPEG-TS, its start codes made lengths),
+    and an HLS segment is one keyframe interval. MJPEG viewers still get
+    JPEGs."""
+    need_ffmpeg()
+    src, sizes = h264_file(str(tmp_path), "in." + container, 15, 15, 4)
+    s = live_stack({"cam": {"input": src, "format": None}}, server={"status_path": "/status"},
+                   fcgi_paths=["/live/", "/status"])
+    v = None
+    try:
+        v = Mp4Viewer(s, "/live/cam?format=mp4")
+        assert wait_until(lambda: len(v.frags) >= 60, 20), \
+            (v.status, v.error, len(v.frags), log_text(s)[-2000:])
+        assert v.error is None, v.error
+        seqs = [f[1] for f in v.frags]
+        assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), seqs
+        body, n = v.body()
+        info, err = decode(body, str(tmp_path))
+        assert err.strip() == "", err[-2000:]
+        assert info["codec_name"] == "h264", info
+        assert (info["width"], info["height"]) == ("320", "240"), info
+        assert int(info["nb_read_frames"]) == n, (info, n)
+        # remuxed: each fragment's sample is one of the input's packets
+        got = [sum(mdat_payloads(f[3])) for f in v.frags]
+        if container == "mp4":
+            assert set(got) <= set(sizes), (sorted(set(got) - set(sizes))[:10],
+                                            sorted(sizes)[:10])
+        per_frame = sum(got) / len(got)
+        assert 0.8 < per_frame / (sum(sizes) / len(sizes)) < 1.25, (per_frame, sizes)
+        # at the file's pace: 15 a second
+        span = v.frags[-1][0] - v.frags[15][0]
+        assert 10 <= (len(v.frags) - 16) / span <= 20
+
+        lines = playlist_lines(s, "/live/cam?format=hls")
+        segs = [ln for ln in lines if ln and not ln.startswith("#")]
+        durs = [float(ln.split(":")[1].rstrip(",")) for ln in lines if ln.startswith("#EXTINF")]
+        assert segs and all(abs(d - 1.0) < 0.01 for d in durs), lines
+        init = s.get("/live/cam?format=hls&seg=init.mp4")
+        seg = s.get(segs[-1])
+        assert init.status == 200 and seg.status == 200
+        info, err = decode(init.body + seg.body, str(tmp_path))
+        assert err.strip() == "", err
+        assert info["codec_name"] == "h264" and info["width"] == "320", info
+        assert info["nb_read_frames"] == "15", info
+        r = subprocess.run([FFMPEG, "-nostdin", "-v", "error", "-i",
+                            s.url("/live/cam?format=hls"), "-t", "2", "-f", "null", "-"],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0 and r.stderr.strip() == "", r.stderr[-2000:]
+
+        snap = s.get("/live/cam?snapshot")
+        assert snap.status == 200 and snap.body[:2] == b"\xff\xd8"
+        log = log_text(s)
+        assert "H.264 passed through" in log, log[-2000:]
+        assert "H.264 encoder started" not in log, log[-2000:]
+        # the status page says so too: one run, remuxed
+        st = [x for x in s.get("/status").json()["sources"] if x["name"] == "cam"][0]
+        assert st["h264"]["remuxed"] is True and st["h264"]["runs"] == 1, st
+    finally:
+        if v is not None:
+            v.stop()
+        stop_stack(s)
+
+
+def test_h264_input_with_long_keyframe_interval_is_re_encoded(tmp_path):
+    """An H.264 input whose keyframes are 10 s apart (-g 250 at 25 fps)
+    is not passed through: after its first interval ran over 2 s the
+    reader re-encodes it, and format=mp4 plays with a keyframe a second."""
+    need_ffmpeg()
+    src, _ = h264_file(str(tmp_path), "long.mp4", 25, 250, 12)
+    s = live_stack({"cam": {"input": src, "format": None, "fps": 25}},
+                   server={"status_path": "/status"}, fcgi_paths=["/live/", "/status"])
+    v = None
+    try:
+        v = Mp4Viewer(s, "/live/cam?format=mp4")
+        assert wait_until(lambda: len(v.frags) >= 50, 20), \
+            (v.status, v.error, len(v.frags), log_text(s)[-2000:])
+        assert v.error is None, v.error
+        body, n = v.body()
+        info, err = decode(body, str(tmp_path))
+        assert err.strip() == "", err[-2000:]
+        assert info["codec_name"] == "h264", info
+        assert (info["width"], info["height"]) == ("320", "240"), info
+        assert int(info["nb_read_frames"]) == n, (info, n)
+        log = log_text(s)
+        assert "keyframe interval over 2 s; re-encoding" in log, log[-2000:]
+        assert log.count("H.264 encoder started") == 1, log[-2000:]
+        st = [x for x in s.get("/status").json()["sources"] if x["name"] == "cam"][0]
+        assert st["h264"]["remuxed"] is False and st["h264"]["runs"] == 1, st
+        assert s.get("/live/cam?format=hls").status == 200
     finally:
         if v is not None:
             v.stop()
