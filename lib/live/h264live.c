@@ -20,10 +20,9 @@
 #include <libavutil/opt.h>
 #include <libswscale/swscale.h>
 
-#include "core/sink.h"
+#include "live/fmp4.h"
 #include "vid/core.h"
 
-#define AVIO_BUF 65536
 
 struct h264live {
 	struct h264live_cfg cfg;
@@ -33,14 +32,10 @@ struct h264live {
 	uint32_t last_dur;	/* 90 kHz, timed */
 	AVCodecContext *dec;	/* mjpeg */
 	AVCodecContext *enc;	/* libx264, from the first frame */
-	AVFormatContext *mux;
-	AVIOContext *pb;
 	AVFrame *in, *yuv;
 	AVPacket *pkt;
 	struct SwsContext *sws;
-	struct membuf init;	/* ftyp + moov */
-	struct membuf out;	/* what the muxer wrote since the last take */
-	bool oom;
+	struct fmp4 fm;		/* the muxer, the init, the last fragment */
 	int64_t t0_us;
 	int64_t last_pts;	/* 90 kHz; -1 before the first */
 	uint64_t frames;
@@ -55,30 +50,6 @@ h264live_fail(int averr, struct err *e, const char *what)
 
 	av_strerror(averr, msg, sizeof(msg));
 	return err_set(e, ERR_INTERNAL, "H.264 %s: %s", what, msg);
-}
-
-static int
-out_write(void *opaque, uint8_t *buf, int len)
-{
-	struct h264live *h = opaque;
-	struct membuf *m = &h->out;
-
-	if (m->len + (size_t)len > m->cap) {
-		size_t cap = m->cap ? m->cap : 65536;
-		unsigned char *d;
-
-		while (cap < m->len + (size_t)len)
-			cap *= 2;
-		if ((d = realloc(m->data, cap)) == NULL) {
-			h->oom = true;
-			return AVERROR(ENOMEM);
-		}
-		m->data = d;
-		m->cap = cap;
-	}
-	memcpy(m->data + m->len, buf, (size_t)len);
-	m->len += (size_t)len;
-	return len;
 }
 
 struct h264live *
@@ -102,8 +73,7 @@ h264live_new(const struct h264live_cfg *cfg, struct err *e)
 	h->keyint = h->cfg.keyint ? h->cfg.keyint : h->timed ? 600 :
 	    (unsigned)fmax(1, lround(h->cfg.fps));
 	h->last_pts = -1;
-	membuf_init(&h->init);
-	membuf_init(&h->out);
+	fmp4_init(&h->fm);
 	if (avcodec_find_encoder_by_name("libx264") == NULL) {
 		err_set(e, ERR_INTERNAL, "no libx264 encoder in libavcodec");
 		goto fail;
@@ -130,22 +100,13 @@ h264live_free(struct h264live *h)
 {
 	if (h == NULL)
 		return;
-	if (h->mux != NULL) {
-		h->mux->pb = NULL;
-		avformat_free_context(h->mux);
-	}
-	if (h->pb != NULL) {
-		av_freep(&h->pb->buffer);
-		avio_context_free(&h->pb);
-	}
+	fmp4_close(&h->fm);
 	avcodec_free_context(&h->enc);
 	avcodec_free_context(&h->dec);
 	av_frame_free(&h->in);
 	av_frame_free(&h->yuv);
 	av_packet_free(&h->pkt);
 	sws_freeContext(h->sws);
-	membuf_cleanup(&h->init);
-	membuf_cleanup(&h->out);
 	free(h);
 }
 
@@ -163,8 +124,6 @@ h264live_open(struct h264live *h, unsigned w, unsigned ht, struct err *e)
 	AVRational tb = { 1, H264LIVE_TIMESCALE };
 	AVDictionary *o = NULL;
 	AVCodecContext *c;
-	AVStream *st;
-	unsigned char *buf;
 	char params[96];
 	int rc;
 
@@ -210,38 +169,19 @@ h264live_open(struct h264live *h, unsigned w, unsigned ht, struct err *e)
 	if ((rc = av_frame_get_buffer(h->yuv, 0)) < 0)
 		return h264live_fail(rc, e, "frame");
 
-	if ((rc = avformat_alloc_output_context2(&h->mux, NULL, "mp4",
-	    NULL)) < 0)
-		return h264live_fail(rc, e, "muxer");
-	if ((buf = av_malloc(AVIO_BUF)) == NULL ||
-	    (h->pb = avio_alloc_context(buf, AVIO_BUF, 1, h, NULL, out_write,
-	    NULL)) == NULL) {
-		av_free(buf);
-		return err_set(e, ERR_INTERNAL, "out of memory");
+	/* The muxer, with the encoder's parameters (its avcC). */
+	{
+		AVCodecParameters *par = avcodec_parameters_alloc();
+
+		if (par == NULL)
+			return err_set(e, ERR_INTERNAL, "out of memory");
+		if ((rc = avcodec_parameters_from_context(par, c)) >= 0)
+			rc = fmp4_open(&h->fm, par, tb, c->framerate, e);
+		else
+			rc = h264live_fail(rc, e, "muxer");
+		avcodec_parameters_free(&par);
+		return rc < 0 ? rc : 0;
 	}
-	h->mux->pb = h->pb;
-	h->mux->flags |= AVFMT_FLAG_CUSTOM_IO;
-	if ((st = avformat_new_stream(h->mux, NULL)) == NULL)
-		return err_set(e, ERR_INTERNAL, "out of memory");
-	if ((rc = avcodec_parameters_from_context(st->codecpar, c)) < 0)
-		return h264live_fail(rc, e, "muxer");
-	st->time_base = tb;
-	st->avg_frame_rate = c->framerate;
-	/* Fragments only when told (one per frame, flushed at once); the
-	 * moov has no samples; each moof is its own base (CMAF). */
-	av_dict_set(&o, "movflags", "frag_custom+empty_moov+default_base_moof"
-	    "+skip_trailer", 0);
-	rc = avformat_write_header(h->mux, &o);
-	av_dict_free(&o);
-	if (rc < 0)
-		return h264live_fail(rc, e, "muxer header");
-	avio_flush(h->pb);
-	if (h->oom)
-		return err_set(e, ERR_INTERNAL, "out of memory");
-	/* Ownership: the init segment's bytes move to h->init. */
-	h->init = h->out;
-	membuf_init(&h->out);
-	return 0;
 }
 
 static int
@@ -273,25 +213,17 @@ h264live_decode(struct h264live *h, const unsigned char *jpeg, size_t len,
 static int
 h264live_mux(struct h264live *h, struct h264live_frag *out, struct err *e)
 {
-	AVStream *st = h->mux->streams[0];
 	int64_t pts = h->pkt->pts;
 	uint32_t dur = h->timed && h->last_dur ? h->last_dur :
 	    (uint32_t)lround(H264LIVE_TIMESCALE / h->cfg.fps);
 	bool key = (h->pkt->flags & AV_PKT_FLAG_KEY) != 0;
 	int rc;
 
-	h->pkt->stream_index = 0;
 	h->pkt->duration = dur;
-	av_packet_rescale_ts(h->pkt, h->enc->time_base, st->time_base);
-	h->out.len = 0;
-	if ((rc = av_write_frame(h->mux, h->pkt)) < 0 ||
-	    (rc = av_write_frame(h->mux, NULL)) < 0)
-		return h264live_fail(rc, e, "muxer");
-	avio_flush(h->pb);
-	if (h->oom)
-		return err_set(e, ERR_INTERNAL, "out of memory");
-	out->data = h->out.data;
-	out->len = h->out.len;
+	if ((rc = fmp4_write(&h->fm, h->pkt, h->enc->time_base, e)) < 0)
+		return rc;
+	out->data = h->fm.out.data;
+	out->len = h->fm.out.len;
 	out->key = key;
 	out->pts = pts;
 	out->duration = dur;
@@ -313,17 +245,8 @@ h264live_push(struct h264live *h, const unsigned char *jpeg, size_t len,
 			/* Not half-open: the next frame tries again. */
 			avcodec_free_context(&h->enc);
 			av_frame_free(&h->yuv);
-			if (h->mux != NULL) {
-				h->mux->pb = NULL;
-				avformat_free_context(h->mux);
-				h->mux = NULL;
-			}
-			if (h->pb != NULL) {
-				av_freep(&h->pb->buffer);
-				avio_context_free(&h->pb);
-			}
-			membuf_cleanup(&h->init);
-			membuf_init(&h->init);
+			fmp4_close(&h->fm);
+			fmp4_init(&h->fm);
 			return rc;
 		}
 		h->t0_us = pts_us;
@@ -370,8 +293,8 @@ h264live_push(struct h264live *h, const unsigned char *jpeg, size_t len,
 const unsigned char *
 h264live_init_segment(const struct h264live *h, size_t *len)
 {
-	*len = h->init.len;
-	return h->init.len > 0 ? h->init.data : NULL;
+	*len = h->fm.init.len;
+	return h->fm.init.len > 0 ? h->fm.init.data : NULL;
 }
 
 void

@@ -2,9 +2,8 @@
  * h264pass - an H.264 input's packets remuxed into fragmented MP4, in
  * memory. See h264pass.h.
  *
- * The muxer is h264live's (mp4, frag_custom + empty_moov +
- * default_base_moof, one fragment flushed per packet) with the input's
- * codec parameters: its avcC goes into the moov as it is (Annex B
+ * The muxer is h264live's (fmp4.h, one fragment per packet) with the
+ * input's codec parameters: its avcC goes into the moov as it is (Annex B
  * parameter sets and packets, as from MPEG-TS or RTSP, are converted by
  * the muxer). Times: the input's decode times on the 90 kHz clock from
  * the first keyframe, kept increasing across a discontinuity (a file that
@@ -19,19 +18,14 @@
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 
-#include "core/sink.h"
+#include "live/fmp4.h"
 
-#define AVIO_BUF 65536
 #define DEFAULT_DUR (H264LIVE_TIMESCALE / 25)
 
 struct h264pass {
 	AVRational tb;		/* the input stream's */
-	AVFormatContext *mux;
-	AVIOContext *pb;
+	struct fmp4 fm;		/* the muxer, the init, the last fragment */
 	AVPacket *pkt;
-	struct membuf init;	/* ftyp + moov */
-	struct membuf out;	/* the fragment handed out last */
-	bool oom;
 	bool started;		/* the first keyframe came */
 	bool measured;		/* the first interval ended in time */
 	bool too_long;
@@ -52,20 +46,6 @@ pass_fail(int averr, struct err *e, const char *what)
 
 	av_strerror(averr, msg, sizeof(msg));
 	return err_set(e, ERR_INTERNAL, "H.264 remux %s: %s", what, msg);
-}
-
-static int
-out_write(void *opaque, uint8_t *buf, int len)
-{
-	struct h264pass *p = opaque;
-	struct sink s;
-
-	sink_init_membuf(&s, &p->out);
-	if (sink_write(&s, buf, (size_t)len) < 0) {
-		p->oom = true;
-		return AVERROR(ENOMEM);
-	}
-	return len;
 }
 
 bool
@@ -100,59 +80,9 @@ h264pass_free(struct h264pass *p)
 {
 	if (p == NULL)
 		return;
-	if (p->mux != NULL) {
-		p->mux->pb = NULL;
-		avformat_free_context(p->mux);
-	}
-	if (p->pb != NULL) {
-		av_freep(&p->pb->buffer);
-		avio_context_free(&p->pb);
-	}
+	fmp4_close(&p->fm);
 	av_packet_free(&p->pkt);
-	membuf_cleanup(&p->init);
-	membuf_cleanup(&p->out);
 	free(p);
-}
-
-/* The muxer with the input's parameters; its header is the init. */
-static int
-pass_open(struct h264pass *p, const AVCodecParameters *par, struct err *e)
-{
-	AVDictionary *o = NULL;
-	unsigned char *buf;
-	AVStream *st;
-	int rc;
-
-	if ((rc = avformat_alloc_output_context2(&p->mux, NULL, "mp4",
-	    NULL)) < 0)
-		return pass_fail(rc, e, "muxer");
-	if ((buf = av_malloc(AVIO_BUF)) == NULL ||
-	    (p->pb = avio_alloc_context(buf, AVIO_BUF, 1, p, NULL, out_write,
-	    NULL)) == NULL) {
-		av_free(buf);
-		return err_set(e, ERR_INTERNAL, "out of memory");
-	}
-	p->mux->pb = p->pb;
-	p->mux->flags |= AVFMT_FLAG_CUSTOM_IO;
-	if ((st = avformat_new_stream(p->mux, NULL)) == NULL)
-		return err_set(e, ERR_INTERNAL, "out of memory");
-	if ((rc = avcodec_parameters_copy(st->codecpar, par)) < 0)
-		return pass_fail(rc, e, "muxer");
-	st->codecpar->codec_tag = 0;
-	st->time_base = clock90k;
-	av_dict_set(&o, "movflags", "frag_custom+empty_moov+default_base_moof"
-	    "+skip_trailer", 0);
-	rc = avformat_write_header(p->mux, &o);
-	av_dict_free(&o);
-	if (rc < 0)
-		return pass_fail(rc, e, "muxer header");
-	avio_flush(p->pb);
-	if (p->oom)
-		return err_set(e, ERR_INTERNAL, "out of memory");
-	/* Ownership: the init segment's bytes move to p->init. */
-	p->init = p->out;
-	membuf_init(&p->out);
-	return 0;
 }
 
 struct h264pass *
@@ -178,13 +108,13 @@ h264pass_new(const struct AVCodecParameters *par, int tb_num, int tb_den,
 	/* Until a packet's own duration or interval says otherwise. */
 	p->last_dur = fps >= 1 && fps <= 240 ?
 	    (uint32_t)(H264LIVE_TIMESCALE / fps + 0.5) : DEFAULT_DUR;
-	membuf_init(&p->init);
-	membuf_init(&p->out);
+	fmp4_init(&p->fm);
 	if ((p->pkt = av_packet_alloc()) == NULL) {
 		err_set(e, ERR_INTERNAL, "out of memory");
 		goto fail;
 	}
-	if (pass_open(p, par, e) < 0)
+	/* The muxer with the input's parameters (its avcC as it is). */
+	if (fmp4_open(&p->fm, par, clock90k, (AVRational){ 0, 1 }, e) < 0)
 		goto fail;
 	return p;
 fail:
@@ -233,7 +163,6 @@ static int
 pass_mux(struct h264pass *p, const AVPacket *in, int64_t dts, uint32_t dur,
     bool key, struct h264live_frag *out, struct err *e)
 {
-	AVStream *st = p->mux->streams[0];
 	int64_t cts = 0, pts;
 	int rc;
 
@@ -247,19 +176,13 @@ pass_mux(struct h264pass *p, const AVPacket *in, int64_t dts, uint32_t dur,
 	p->pkt->dts = dts;
 	p->pkt->pts = pts;
 	p->pkt->duration = dur;
-	p->pkt->pos = -1;
-	av_packet_rescale_ts(p->pkt, clock90k, st->time_base);
-	p->out.len = 0;
-	rc = av_write_frame(p->mux, p->pkt);
+	rc = fmp4_write(&p->fm, p->pkt, clock90k, e);
 	av_packet_unref(p->pkt);
-	if (rc < 0 || (rc = av_write_frame(p->mux, NULL)) < 0)
-		return pass_fail(rc, e, "muxer");
-	avio_flush(p->pb);
-	if (p->oom)
-		return err_set(e, ERR_INTERNAL, "out of memory");
+	if (rc < 0)
+		return rc;
 	p->frames++;
-	out->data = p->out.data;
-	out->len = p->out.len;
+	out->data = p->fm.out.data;
+	out->len = p->fm.out.len;
 	out->key = key;
 	out->pts = pts;
 	out->duration = dur;
@@ -303,8 +226,8 @@ h264pass_push(struct h264pass *p, const struct AVPacket *pkt,
 const unsigned char *
 h264pass_init_segment(const struct h264pass *p, size_t *len)
 {
-	*len = p->init.len;
-	return p->measured && p->init.len > 0 ? p->init.data : NULL;
+	*len = p->fm.init.len;
+	return p->measured && p->fm.init.len > 0 ? p->fm.init.data : NULL;
 }
 
 uint64_t
