@@ -370,26 +370,85 @@ hls_mux_header(AVFormatContext *ofmt, struct err *e)
 
 /* ---- a segment copied ---- */
 
+/* A remux's packets, as the core's reader hands them over. */
+struct hls_cut {
+	const struct hls_plan *pl;
+	unsigned i;
+	int si;			/* the video stream */
+	double vtb, atb;	/* their time bases, seconds */
+	int64_t from, to;	/* the video's keyframes: this cut, the next */
+	double a_from, a_to;	/* the audio's window, seconds */
+	bool vdone, adone, started;
+	int out;		/* the output stream of the packet taken; -1 */
+};
+
 /*
  * Video packets from the keyframe key[i] to before key[i + 1], audio
  * packets whose time is in [start[i], start[i + 1]) (the first and last
- * segments open-ended), copied into the TS.
+ * segments open-ended): taken (out says where they go); a packet that
+ * ends a stream's part is taken too (out -1), so the caller stops when
+ * both have ended instead of reading the rest of the file.
  */
+static int
+hls_cut_packet(void *ctx, AVPacket *pkt, struct err *e)
+{
+	struct hls_cut *c = ctx;
+	bool was = c->vdone && c->adone;
+
+	c->out = -1;
+	if (pkt->stream_index == c->si && !c->vdone) {
+		int64_t ts = pkt->dts != AV_NOPTS_VALUE ? pkt->dts : pkt->pts;
+
+		if (ts == AV_NOPTS_VALUE ? c->started : ts >= c->from) {
+			if (ts != AV_NOPTS_VALUE && ts >= c->to)
+				c->vdone = true;
+			else
+				c->out = 0;
+		}
+		if (c->out == 0 && !c->started) {
+			/* The cut's own keyframe comes first. */
+			if (ts != c->from)
+				return err_set(e, ERR_UNDECODABLE, "format=hls: "
+				    "segment %u: the index's keyframe is not "
+				    "where it says", c->i);
+			c->started = true;
+		}
+	} else if (pkt->stream_index == c->si && !c->adone &&
+	    pkt->dts != AV_NOPTS_VALUE &&
+	    pkt->dts * c->vtb > c->a_to + HLS_AUDIO_TAIL_S) {
+		/* The audio ends before the video. */
+		c->adone = true;
+	} else if (pkt->stream_index == c->pl->asi && !c->adone) {
+		int64_t ts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
+		double at = ts * c->atb;
+
+		if (ts != AV_NOPTS_VALUE && at >= c->a_to)
+			c->adone = true;
+		else if (ts != AV_NOPTS_VALUE && at >= c->a_from)
+			c->out = 1;
+	}
+	return c->out >= 0 || (c->vdone && c->adone && !was) ?
+	    VID_PKT_TAKE : VID_PKT_DROP;
+}
+
+/* Segment i's packets copied into the TS (read by the one video core). */
 static int
 hls_remux(struct vctx *v, const struct hls_plan *pl, unsigned i,
     struct hls_out *o, struct err *e)
 {
 	AVFormatContext *in = v->fmt, *ofmt = NULL;
 	AVIOContext *pb = NULL;
-	AVPacket *pkt = NULL;
 	AVStream *ist[2] = { v->st, pl->asi >= 0 ? in->streams[pl->asi] : NULL };
 	AVStream *ost[2] = { NULL, NULL };
-	double vtb = av_q2d(v->st->time_base);
-	int64_t from = pl->key[i], to = i + 1 < pl->n ? pl->key[i + 1] :
-	    INT64_MAX;
-	double a_from = i > 0 ? pl->start[i] : -INFINITY;
-	double a_to = i + 1 < pl->n ? pl->start[i + 1] : INFINITY;
-	bool vdone = false, adone = pl->asi < 0, started = false;
+	struct hls_cut c = { .pl = pl, .i = i, .si = v->si,
+	    .vtb = av_q2d(v->st->time_base),
+	    .atb = ist[1] != NULL ? av_q2d(ist[1]->time_base) : 0,
+	    .from = pl->key[i],
+	    .to = i + 1 < pl->n ? pl->key[i + 1] : INT64_MAX,
+	    .a_from = i > 0 ? pl->start[i] : -INFINITY,
+	    .a_to = i + 1 < pl->n ? pl->start[i + 1] : INFINITY,
+	    .adone = pl->asi < 0 };
+	struct vid_reader r;
 	int rc;
 
 	if ((rc = hls_mux_open(o, &ofmt, &pb, e)) < 0)
@@ -410,76 +469,36 @@ hls_remux(struct vctx *v, const struct hls_plan *pl, unsigned i,
 	ofmt->output_ts_offset = llround(pl->ofs * AV_TIME_BASE);
 	if ((rc = hls_mux_header(ofmt, e)) < 0)
 		goto out;
-	if ((pkt = av_packet_alloc()) == NULL) {
-		rc = err_set(e, ERR_INTERNAL, "out of memory");
-		goto out;
-	}
 	/* Before the cut: audio stored ahead of the keyframe is read too. */
-	if (av_seek_frame(in, v->si, from - llround(HLS_PREROLL_S / vtb),
-	    AVSEEK_FLAG_BACKWARD) < 0 &&
-	    (rc = av_seek_frame(in, v->si, from, AVSEEK_FLAG_BACKWARD)) < 0) {
+	if ((rc = vid_seek_keyframe(v, c.from, HLS_PREROLL_S)) < 0) {
 		rc = vid_fail(rc, e, "format=hls: seek");
 		goto out;
 	}
-	while (!(vdone && adone)) {
-		int s = -1;
+	vid_reader_init(&r, v);
+	r.on_packet = hls_cut_packet;
+	r.ctx = &c;
+	while (!(c.vdone && c.adone)) {
+		AVPacket *pkt = v->pkt;
 
-		if ((rc = av_read_frame(in, pkt)) == AVERROR_EOF)
+		if ((rc = vid_read_frame(&r, e)) == VID_END)
 			break;
-		if (rc < 0) {
-			rc = vid_fail(rc, e, "format=hls: read");
+		if (rc < 0)
 			goto out;
-		}
-		if (pkt->stream_index == v->si && !vdone) {
-			int64_t ts = pkt->dts != AV_NOPTS_VALUE ? pkt->dts :
-			    pkt->pts;
-
-			if (ts == AV_NOPTS_VALUE ? started : ts >= from) {
-				if (ts != AV_NOPTS_VALUE && ts >= to)
-					vdone = true;
-				else
-					s = 0;
-			}
-			if (s == 0 && !started) {
-				/* The cut's own keyframe comes first. */
-				if (ts != from) {
-					rc = err_set(e, ERR_UNDECODABLE,
-					    "format=hls: segment %u: the "
-					    "index's keyframe is not where "
-					    "it says", i);
-					goto out;
-				}
-				started = true;
-			}
-		} else if (pkt->stream_index == v->si && !adone &&
-		    pkt->dts != AV_NOPTS_VALUE &&
-		    pkt->dts * vtb > a_to + HLS_AUDIO_TAIL_S) {
-			/* The audio ends before the video. */
-			adone = true;
-		} else if (pkt->stream_index == pl->asi && !adone) {
-			int64_t ts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts :
-			    pkt->dts;
-			double at = ts * av_q2d(ist[1]->time_base);
-
-			if (ts != AV_NOPTS_VALUE && at >= a_to)
-				adone = true;
-			else if (ts != AV_NOPTS_VALUE && at >= a_from)
-				s = 1;
-		}
-		if (s < 0) {
+		if (c.out < 0) {
 			av_packet_unref(pkt);
 			continue;
 		}
-		pkt->stream_index = ost[s]->index;
+		pkt->stream_index = ost[c.out]->index;
 		pkt->pos = -1;
-		av_packet_rescale_ts(pkt, ist[s]->time_base, ost[s]->time_base);
+		av_packet_rescale_ts(pkt, ist[c.out]->time_base,
+		    ost[c.out]->time_base);
 		/* Takes the packet's reference either way. */
 		if ((rc = av_interleaved_write_frame(ofmt, pkt)) < 0) {
 			rc = vid_fail(rc, e, "format=hls: mux");
 			goto out;
 		}
 	}
-	if (!started) {
+	if (!c.started) {
 		rc = err_set(e, ERR_UNDECODABLE, "format=hls: segment %u has "
 		    "no video", i);
 		goto out;
@@ -491,7 +510,6 @@ hls_remux(struct vctx *v, const struct hls_plan *pl, unsigned i,
 	avio_flush(pb);
 	rc = o->failed ? err_set(e, ERR_INTERNAL, "format=hls: write") : 0;
 out:
-	av_packet_free(&pkt);
 	hls_mux_free(&ofmt, &pb);
 	return rc;
 }

@@ -103,6 +103,14 @@ double vid_seconds_of(const struct vctx *v, int64_t ts);
  */
 int vid_seek(struct vctx *v, int64_t target, unsigned *attempt);
 
+/*
+ * The demuxer put before the keyframe at key (a timestamp the index
+ * holds), preroll seconds earlier where the container allows, so that
+ * packets of other streams stored ahead of that keyframe are read too
+ * (a remux's audio); the decoder is flushed. 0 or an AVERROR.
+ */
+int vid_seek_keyframe(struct vctx *v, int64_t key, double preroll);
+
 /* ---- decode.c ---- */
 
 /* What a packet hook answers for a packet read. */

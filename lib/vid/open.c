@@ -307,12 +307,16 @@ vid_open(struct vctx *v, const struct vid_job *job, bool want_decoder,
 		v->si = av_find_best_stream(v->fmt, AVMEDIA_TYPE_VIDEO, -1, -1,
 		    NULL, 0);
 	}
-	if ((rc = check_stream(v, job, want_decoder, e)) < 0 || v->si < 0 ||
-	    !want_decoder)
+	if ((rc = check_stream(v, job, want_decoder, e)) < 0 || v->si < 0)
+		return rc;
+	/* The reader's packet, whether or not frames are decoded (a remux
+	 * reads packets through the same reader). */
+	if ((v->pkt = av_packet_alloc()) == NULL)
+		return err_set(e, ERR_INTERNAL, "out of memory");
+	if (!want_decoder)
 		return rc;
 
-	if ((v->pkt = av_packet_alloc()) == NULL ||
-	    (v->frame = av_frame_alloc()) == NULL ||
+	if ((v->frame = av_frame_alloc()) == NULL ||
 	    (v->prev = av_frame_alloc()) == NULL)
 		return err_set(e, ERR_INTERNAL, "out of memory");
 	rc = vid_decoder_open(v->st, job_max_pixels(lim), &v->dec);

@@ -1,5 +1,6 @@
 /*
- * vid/seek - timestamps of the video stream and the seek-back ladder.
+ * vid/seek - timestamps of the video stream, the seek-back ladder, and
+ * the seek to an indexed keyframe (a remux's cut).
  * See core.h for the contract.
  *
  * A seek goes to the keyframe at or before the target; containers without
@@ -77,4 +78,17 @@ vid_seek(struct vctx *v, int64_t target, unsigned *attempt)
 		rc = av_seek_frame(v->fmt, v->si, at,
 		    AVSEEK_FLAG_BACKWARD | AVSEEK_FLAG_ANY);
 	return rc < 0 ? rc : 0;
+}
+
+int
+vid_seek_keyframe(struct vctx *v, int64_t key, double preroll)
+{
+	int64_t back = llround(preroll / av_q2d(v->st->time_base));
+
+	if (v->dec != NULL)
+		avcodec_flush_buffers(v->dec);
+	if (back > 0 && av_seek_frame(v->fmt, v->si, key - back,
+	    AVSEEK_FLAG_BACKWARD) >= 0)
+		return 0;
+	return av_seek_frame(v->fmt, v->si, key, AVSEEK_FLAG_BACKWARD);
 }
