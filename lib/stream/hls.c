@@ -693,6 +693,11 @@ hls_segment(const struct vid_job *job, size_t max, struct membuf *out,
 	struct vctx v;
 	int rc;
 
+	/* init.mp4 names a live playlist's init segment: VOD's segments
+	 * are whole MPEG-TS streams and have none. */
+	if (p->seg == PARAMS_SEG_INIT)
+		return err_set(e, ERR_BAD_PARAM, "seg: init.mp4 is a live "
+		    "playlist's; a video file's segments are N or N.ts");
 	memset(&pl, 0, sizeof(pl));
 	hls_out_init(&o, out, max ? max : HLS_MAX_SEGMENT_BYTES);
 	/* The membuf's sink counts from here: the bound is the segment's. */

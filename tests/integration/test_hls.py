@@ -423,6 +423,7 @@ def test_presets_only_answers_the_segment_urls_it_writes(presets):
     ("format=hls&segment=2&seg=20", 404, "seg"),
     ("format=hls&seg=1000000", 400, "seg"),
     ("format=hls&seg=-1", 400, "seg"),
+    ("format=hls&seg=init.mp4", 400, "init.mp4"),
     ("format=hls&seg=1.5", 400, "seg"),
     ("format=hls&seg=1.tsx", 400, "seg"),
     ("format=hls&seg=.ts", 400, "seg"),
